@@ -1,0 +1,81 @@
+/** 2-d convolution (NCHW, OIHW weights) and its gradients, written as further convolutions. */
+import { Tensor } from '../graph.js';
+import { registerVjp } from '../vjp-registry.js';
+import { reduceSum } from './reduce.js';
+import { flip, reshape, slice, transpose } from './shape.js';
+
+export interface Conv2dOptions {
+  stride?: number;
+  pad?: number | [number, number];
+  dilation?: number;
+}
+
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const s = opts.stride ?? 1;
+  const dil = opts.dilation ?? 1;
+  const [ph, pw] = typeof opts.pad === 'number' ? [opts.pad, opts.pad] : (opts.pad ?? [0, 0]);
+  if (x.rank !== 4 || w.rank !== 4) throw new Error(`conv2d: input ${x} and weight ${w} must be 4-d`);
+  const [n, c, h, wd] = x.shape;
+  const [o, ci, kh, kw] = w.shape;
+  if (c !== ci) throw new Error(`conv2d: input ${x} has ${c} channels, weight ${w} expects ${ci}`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== o)) throw new Error(`conv2d: bias ${bias} does not match ${o} output channels`);
+  const ho = Math.floor((h + 2 * ph - dil * (kh - 1) - 1) / s) + 1;
+  const wo = Math.floor((wd + 2 * pw - dil * (kw - 1) - 1) / s) + 1;
+  if (ho <= 0 || wo <= 0) throw new Error(`conv2d: ${x} too small for kernel ${kh}x${kw}`);
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return x.graph.addNode(
+    'Conv',
+    inputs,
+    { kernel_shape: [kh, kw], strides: [s, s], pads: [ph, pw, ph, pw], dilations: [dil, dil], group: 1 },
+    [{ shape: [n, o, ho, wo], dtype: x.dtype }],
+  )[0];
+}
+
+/** Transposed convolution with explicit output padding (the adjoint of a strided conv). */
+export function convTranspose2d(x: Tensor, w: Tensor, stride: number, pad: [number, number], outPad: [number, number]): Tensor {
+  const [n, , h, wd] = x.shape;
+  const [, co, kh, kw] = w.shape;
+  const ho = (h - 1) * stride + kh - 2 * pad[0] + outPad[0];
+  const wo = (wd - 1) * stride + kw - 2 * pad[1] + outPad[1];
+  return x.graph.addNode(
+    'ConvTranspose',
+    [x, w],
+    { kernel_shape: [kh, kw], strides: [stride, stride], pads: [pad[0], pad[1], pad[0], pad[1]], output_padding: outPad, group: 1 },
+    [{ shape: [n, co, ho, wo], dtype: x.dtype }],
+  )[0];
+}
+
+registerVjp('Conv', (node, [dy]) => {
+  if (!dy) return node.inputs.map(() => undefined);
+  const [x, w, b] = node.inputs;
+  const [s] = node.attrs.strides as number[];
+  const [dil] = node.attrs.dilations as number[];
+  const [ph, pw] = node.attrs.pads as number[];
+  const [kh, kw] = node.attrs.kernel_shape as number[];
+  if (dil !== 1) throw new Error('Conv: gradient only for dilation 1');
+  // dx: stride 1 is a plain conv with the flipped, transposed kernel (measured faster than ConvTranspose).
+  let dx: Tensor;
+  if (s === 1 && kh - 1 - ph >= 0 && kw - 1 - pw >= 0) {
+    const wT = flip(transpose(w, [1, 0, 2, 3]), [2, 3]);
+    dx = conv2d(dy, wT, undefined, { pad: [kh - 1 - ph, kw - 1 - pw] });
+  } else {
+    const outPad: [number, number] = [
+      x.shape[2] - ((dy.shape[2] - 1) * s + kh - 2 * ph),
+      x.shape[3] - ((dy.shape[3] - 1) * s + kw - 2 * pw),
+    ];
+    dx = convTranspose2d(dy, w, s, [ph, pw], outPad);
+  }
+  // dW: correlate the input with the output gradient, batch as the reduction axis.
+  const xT = transpose(x, [1, 0, 2, 3]);
+  const dyT = transpose(dy, [1, 0, 2, 3]);
+  let dwT = conv2d(xT, dyT, undefined, { pad: [ph, pw], dilation: s });
+  if (dwT.shape[2] !== kh) dwT = slice(dwT, 2, 0, kh);
+  if (dwT.shape[3] !== kw) dwT = slice(dwT, 3, 0, kw);
+  const dw = transpose(dwT, [1, 0, 2, 3]);
+  const db = b ? reshape(reduceSum(dy, [0, 2, 3]), [b.shape[0]]) : undefined;
+  return b ? [dx, dw, db] : [dx, dw];
+});
+
+registerVjp('ConvTranspose', () => {
+  throw new Error('ConvTranspose: no gradient rule (only used inside gradients)');
+});

@@ -1,0 +1,155 @@
+/** Shape manipulation: reshape, transpose, concat, slice, gather, expand, pad. */
+import { Tensor } from '../graph.js';
+import { numel, shapeToString } from '../../io/ndarray.js';
+import { registerVjp } from '../vjp-registry.js';
+import { sumTo } from './reduce.js';
+import { matmul } from './matmul.js';
+
+/** Reshape; one dimension may be -1. */
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  const known = shape.filter((d) => d !== -1);
+  const minus = shape.length - known.length;
+  if (minus > 1) throw new Error(`reshape ${x}: more than one -1 in ${shapeToString(shape)}`);
+  const out = [...shape];
+  if (minus === 1) {
+    const k = numel(known);
+    if (k === 0 || x.size % k !== 0) throw new Error(`reshape ${x} to ${shapeToString(shape)}: sizes do not divide`);
+    out[out.indexOf(-1)] = x.size / k;
+  }
+  if (numel(out) !== x.size) throw new Error(`reshape ${x} to ${shapeToString(shape)}: ${x.size} elements vs ${numel(out)}`);
+  if (out.length === x.rank && out.every((d, i) => d === x.shape[i])) return x;
+  return x.graph.addNode('Reshape', [x, x.graph.ints(out)], {}, [{ shape: out, dtype: x.dtype }])[0];
+}
+
+export function transpose(x: Tensor, perm: number[]): Tensor {
+  if (perm.length !== x.rank || [...perm].sort().some((p, i) => p !== i)) throw new Error(`transpose ${x}: bad perm [${perm}]`);
+  return x.graph.addNode('Transpose', [x], { perm }, [{ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }])[0];
+}
+
+export function concat(xs: Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new Error('concat of nothing');
+  if (xs.length === 1) return xs[0];
+  const r = xs[0].rank;
+  const ax = axis < 0 ? axis + r : axis;
+  const shape = [...xs[0].shape];
+  for (const t of xs.slice(1)) {
+    if (t.rank !== r || t.dtype !== xs[0].dtype || t.shape.some((d, i) => i !== ax && d !== shape[i])) {
+      throw new Error(`concat on axis ${axis}: ${xs[0]} and ${t} do not fit`);
+    }
+    shape[ax] += t.shape[ax];
+  }
+  return xs[0].graph.addNode('Concat', xs, { axis: ax }, [{ shape, dtype: xs[0].dtype }])[0];
+}
+
+/** x[..., start:end, ...] along one axis (step 1, or a negative step to reverse). */
+export function slice(x: Tensor, axis: number, start: number, end: number, step = 1): Tensor {
+  const ax = axis < 0 ? axis + x.rank : axis;
+  const dim = x.shape[ax];
+  let len: number;
+  if (step > 0) {
+    if (start < 0 || end > dim || start > end) throw new Error(`slice ${x} axis ${ax}: [${start}, ${end}) out of range`);
+    len = Math.ceil((end - start) / step);
+    if (len === dim && step === 1) return x;
+  } else {
+    // reversing: start is the first index taken, end is exclusive (may be -1 meaning "through 0")
+    len = Math.ceil((start - end) / -step);
+  }
+  const shape = [...x.shape];
+  shape[ax] = len;
+  const g = x.graph;
+  // ONNX Slice treats -1 as "from the end"; INT64_MIN-ish means "before index 0"
+  const onnxEnd = step < 0 && end < 0 ? -(2 ** 53) : end;
+  return g.addNode('Slice', [x, g.ints([start]), g.ints([onnxEnd]), g.ints([ax]), g.ints([step])], {}, [{ shape, dtype: x.dtype }])[0];
+}
+
+/** Reverses the given axes (used to flip conv kernels). */
+export function flip(x: Tensor, axes: number[]): Tensor {
+  let y = x;
+  for (const a of axes) y = slice(y, a, x.shape[a] - 1, -1, -1);
+  return y;
+}
+
+/** Rows of `table` (axis 0) selected by int64 `indices`. */
+export function gather(table: Tensor, indices: Tensor, axis = 0): Tensor {
+  if (indices.dtype !== 'int64') throw new Error(`gather: indices ${indices} must be int64`);
+  const shape = [...table.shape.slice(0, axis), ...indices.shape, ...table.shape.slice(axis + 1)];
+  return table.graph.addNode('Gather', [table, indices], { axis }, [{ shape, dtype: table.dtype }])[0];
+}
+
+export function expand(x: Tensor, shape: number[]): Tensor {
+  if (x.rank === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
+  return x.graph.addNode('Expand', [x, x.graph.ints(shape)], {}, [{ shape, dtype: x.dtype }])[0];
+}
+
+/** Zero padding: pads[i] = [before, after] for axis i. */
+export function pad(x: Tensor, pads: [number, number][]): Tensor {
+  const flat = [...pads.map((p) => p[0]), ...pads.map((p) => p[1])];
+  const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  return x.graph.addNode('Pad', [x, x.graph.ints(flat)], { mode: 'constant' }, [{ shape, dtype: x.dtype }])[0];
+}
+
+/** One-hot rows [..., depth] as float32 from int64 ids. */
+export function oneHot(ids: Tensor, depth: number): Tensor {
+  const g = ids.graph;
+  const values = g.floats([0, 1], [2]);
+  return g.addNode('OneHot', [ids, g.ints([depth]), values], { axis: -1 }, [{ shape: [...ids.shape, depth], dtype: 'float32' }])[0];
+}
+
+/** A float tensor of zeros with a static shape, without a large constant in the file. */
+export function zeros(g: Tensor['graph'], shape: number[]): Tensor {
+  return g.addNode('ConstantOfShape', [g.ints(shape)], { value: { tensor: { dtype: 'float32', shape: [1], data: new Float32Array([0]) } } }, [
+    { shape, dtype: 'float32' },
+  ])[0];
+}
+
+// ---- gradients ----
+
+registerVjp('Reshape', (n, [dy]) => [dy && reshape(dy, [...n.inputs[0].shape]), undefined]);
+registerVjp('Transpose', (n, [dy]) => {
+  const perm = n.attrs.perm as number[];
+  const inv = perm.map((_, i) => perm.indexOf(i));
+  return [dy && transpose(dy, inv)];
+});
+registerVjp('Concat', (n, [dy]) => {
+  if (!dy) return n.inputs.map(() => undefined);
+  const ax = n.attrs.axis as number;
+  let off = 0;
+  return n.inputs.map((x) => {
+    const s = slice(dy, ax, off, off + x.shape[ax]);
+    off += x.shape[ax];
+    return s;
+  });
+});
+registerVjp('Slice', (n, [dy]) => {
+  if (!dy) return n.inputs.map(() => undefined);
+  const x = n.inputs[0];
+  const [start, end, axis, step] = n.inputs.slice(1).map((t) => Number((t.constData!.data as BigInt64Array)[0]));
+  if (step !== 1) {
+    if (step === -1 && start === x.shape[axis] - 1 && end < 0) return [flip(dy, [axis]), undefined, undefined, undefined, undefined];
+    throw new Error('Slice: gradient only for unit steps and full reversal');
+  }
+  const pads = x.shape.map((): [number, number] => [0, 0]);
+  pads[axis] = [start, x.shape[axis] - end];
+  return [pad(dy, pads), undefined, undefined, undefined, undefined];
+});
+registerVjp('Pad', (n, [dy]) => {
+  if (!dy) return [undefined, undefined];
+  const x = n.inputs[0];
+  const flat = [...(n.inputs[1].constData!.data as BigInt64Array)].map(Number);
+  let g = dy;
+  x.shape.forEach((d, i) => {
+    g = slice(g, i, flat[i], flat[i] + d);
+  });
+  return [g, undefined];
+});
+registerVjp('Expand', (n, [dy]) => [dy && sumTo(dy, n.inputs[0].shape), undefined]);
+registerVjp('Gather', (n, [dy]) => {
+  if (!dy) return [undefined, undefined];
+  const [table, ids] = n.inputs;
+  if (n.attrs.axis !== 0 || table.rank !== 2 || ids.rank !== 1) throw new Error('Gather: gradient only for row lookups in a 2-d table');
+  // d table = onehot(ids)^T @ dy: a dense matmul, cheap for class tables and deterministic.
+  const oh = oneHot(ids, table.shape[0]);
+  return [matmul(transpose(oh, [1, 0]), dy), undefined];
+});
+registerVjp('OneHot', (n) => n.inputs.map(() => undefined));
+registerVjp('ConstantOfShape', () => [undefined]);

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Graph, Param } from '../src/engine/graph.js';
+import * as op from '../src/engine/ops.js';
+import { grad } from '../src/engine/autodiff.js';
+import { exportOnnx } from '../src/engine/onnx-export.js';
+import { CompiledGraph } from '../src/engine/runtime.js';
+
+test('conv + relu + sum runs and its gradient matches a finite difference', async () => {
+  const g = new Graph();
+  const x = g.input('x', [2, 3, 5, 5]);
+  const w = new Param('w', [4, 3, 3, 3], Float32Array.from({ length: 108 }, (_, i) => Math.sin(i) * 0.3));
+  const b = new Param('b', [4], Float32Array.from([0.1, -0.2, 0.3, 0]));
+  const y = op.relu(op.conv2d(x, g.param(w), g.param(b), { pad: 1 }));
+  const loss = op.reduceSum(op.mul(y, y), [0, 1, 2, 3]);
+  const [dw, dx] = grad(loss, [g.param(w), x]);
+  const model = exportOnnx(g, { outputs: { loss, dw, dx }, paramInputs: 'all' });
+  const cg = await CompiledGraph.create(model);
+  const xv = Float32Array.from({ length: 150 }, (_, i) => Math.cos(i * 0.7));
+  const run = async (wv: Float32Array) => cg.run({ x: xv, w: wv, b: b.data });
+  const r = await run(w.data);
+  const k = 17;
+  const eps = 1e-2;
+  const wp = Float32Array.from(w.data);
+  wp[k] += eps;
+  const wm = Float32Array.from(w.data);
+  wm[k] -= eps;
+  const fd = (((await run(wp)).loss[0] as number) - ((await run(wm)).loss[0] as number)) / (2 * eps);
+  assert.ok(Math.abs(fd - (r.dw[k] as number)) < 1e-2 * Math.max(1, Math.abs(fd)), `fd ${fd} vs ${r.dw[k]}`);
+  assert.equal(r.dx.length, 150);
+});
