@@ -187,3 +187,10 @@ export function expectShape(t: Tensor, expected: readonly (number | null)[], wha
     throw new Error(`${what ?? t.name}: expected shape ${exp}, got ${shapeToString(t.shape as number[])}`);
   }
 }
+
+/** Checks the last dimension (feature size) of a tensor. */
+export function expectLastDim(t: Tensor, size: number, what?: string): void {
+  if (t.shape[t.shape.length - 1] !== size) {
+    throw new Error(`${what ?? t.name}: expected last dimension ${size}, got ${shapeToString(t.shape as number[])}`);
+  }
+}

@@ -7,3 +7,4 @@ export * from './ops/conv.js';
 export * from './ops/pooling.js';
 export * from './ops/softmax.js';
 export * from './ops/batchnorm.js';
+export { expectShape, expectLastDim } from './graph.js';

@@ -77,7 +77,7 @@ registerVjp('MaxPool', (node, [dy]) => {
   // Recompute the pool with argmax indices (flat NCHW offsets): the gradient goes to the
   // first maximum of each window, as in torch.
   const [, idx] = g.addNode('MaxPool', [x], { ...node.attrs }, [
-    { shape: dy.shape, dtype: 'float32' },
+    { shape: dy.shape, dtype: x.dtype },
     { shape: dy.shape, dtype: 'int64' },
   ]);
   const flatZeros = zeros(g, [x.size]);

@@ -24,6 +24,8 @@ function reducedShape(x: Tensor, axes: number[], keepdims: boolean): number[] {
 
 export function reduceSum(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
   const ax = normAxes(x, axes);
+  // no axes = no reduction (numpy); ONNX would reduce over every axis instead
+  if (ax.length === 0) return x;
   // opset 13+: ReduceSum takes axes as an input
   return x.graph.addNode('ReduceSum', [x, x.graph.ints(ax)], { keepdims: keepdims ? 1 : 0 }, [
     { shape: reducedShape(x, ax, keepdims), dtype: x.dtype },
@@ -32,6 +34,7 @@ export function reduceSum(x: Tensor, axes: readonly number[], keepdims = false):
 
 export function reduceMean(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
   const ax = normAxes(x, axes);
+  if (ax.length === 0) return x;
   // opset 17: ReduceMean still takes axes as an attribute
   return x.graph.addNode('ReduceMean', [x], { axes: ax, keepdims: keepdims ? 1 : 0 }, [
     { shape: reducedShape(x, ax, keepdims), dtype: x.dtype },
@@ -40,6 +43,7 @@ export function reduceMean(x: Tensor, axes: readonly number[], keepdims = false)
 
 export function reduceMax(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
   const ax = normAxes(x, axes);
+  if (ax.length === 0) return x;
   return x.graph.addNode('ReduceMax', [x], { axes: ax, keepdims: keepdims ? 1 : 0 }, [
     { shape: reducedShape(x, ax, keepdims), dtype: x.dtype },
   ])[0];

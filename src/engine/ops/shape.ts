@@ -2,6 +2,7 @@
 import { Tensor } from '../graph.js';
 import { numel, shapeToString } from '../../io/ndarray.js';
 import { registerVjp } from '../vjp-registry.js';
+import { broadcastShapes } from '../broadcast.js';
 import { sumTo } from './reduce.js';
 import { matmul } from './matmul.js';
 
@@ -52,6 +53,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number, step 
     if (len === dim && step === 1) return x;
   } else {
     // reversing: start is the first index taken, end is exclusive (may be -1 meaning "through 0")
+    if (start < 0 || start >= dim || end < -1 || end > start) throw new Error(`slice ${x} axis ${ax}: [${start}, ${end}) step ${step} out of range`);
     len = Math.ceil((start - end) / -step);
   }
   const shape = [...x.shape];
@@ -70,15 +72,19 @@ export function flip(x: Tensor, axes: number[]): Tensor {
 }
 
 /** Rows of `table` (axis 0) selected by int64 `indices`. */
-export function gather(table: Tensor, indices: Tensor, axis = 0): Tensor {
+export function gather(table: Tensor, indices: Tensor, axisIn = 0): Tensor {
   if (indices.dtype !== 'int64') throw new Error(`gather: indices ${indices} must be int64`);
+  const axis = axisIn < 0 ? axisIn + table.rank : axisIn; // a negative axis broke the shape below
+  if (axis < 0 || axis >= table.rank) throw new Error(`gather: axis ${axisIn} out of range for ${table}`);
   const shape = [...table.shape.slice(0, axis), ...indices.shape, ...table.shape.slice(axis + 1)];
   return table.graph.addNode('Gather', [table, indices], { axis }, [{ shape, dtype: table.dtype }])[0];
 }
 
 export function expand(x: Tensor, shape: number[]): Tensor {
-  if (x.rank === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
-  return x.graph.addNode('Expand', [x, x.graph.ints(shape)], {}, [{ shape, dtype: x.dtype }])[0];
+  // ONNX Expand broadcasts both ways: the result is broadcast(x.shape, shape), not `shape` itself
+  const out = broadcastShapes(x.shape, shape, `expand ${x}`);
+  if (x.rank === out.length && x.shape.every((d, i) => d === out[i])) return x;
+  return x.graph.addNode('Expand', [x, x.graph.ints(shape)], {}, [{ shape: out, dtype: x.dtype }])[0];
 }
 
 /** Zero padding: pads[i] = [before, after] for axis i. */
