@@ -1,0 +1,274 @@
+/**
+ * BigGAN-deep generator in pytorch-pretrained-BigGAN's structure (ARCHITECTURES.md
+ * §2.3, §4.1, §5), loadable from its pytorch_model.bin / config.json:
+ *
+ *   embed = class_vector @ Eᵀ                    (E [128, classes], no SN)
+ *   cond  = concat(z, embed)                     (z first: TF-Hub / HF order, §1 #9)
+ *   h     = gen_z(cond) read as [N, 4, 4, C], then NCHW   (§1 #10)
+ *   h     = blocks (SelfAttention before block attention_layer_position)
+ *   out   = tanh(to_rgb(relu(out_bn(h)))[:, :3])  (to_rgb keeps C channels, §1 #11)
+ *
+ * Every BN picks its statistics by truncation (TruncationBatchNorm2d) when the model
+ * has n_stats > 1 rows (the pretrained ones); with n_stats = 1 (models trained here)
+ * the single row holds standing statistics and truncation is not an input.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { Param, Tensor } from '../engine/graph.js';
+import * as op from '../engine/ops.js';
+import { Module, ForwardContext } from '../nn/module.js';
+import { SNConfig, SNConv2d, SNLinear } from '../nn/spectral-norm.js';
+import { SelfAttention } from '../nn/attention.js';
+import { StatRows, TruncationBatchNorm2d, selectStatRows } from '../nn/truncation-batchnorm.js';
+import { UserError } from '../errors.js';
+import { NdArray, shapeToString } from '../io/ndarray.js';
+import { readStateDict } from '../io/state-dict-file.js';
+import { loadStateDict } from './load-state.js';
+import { GeneratorInputs, GeneratorModel } from './interfaces.js';
+import {
+  BigGanDeepConfig, PRETRAINED_DEEP_CONFIGS, blockResolutions, hasAttention, readBigGanDeepConfig, validateBigGanDeepConfig,
+} from './biggan-deep-config.js';
+import {
+  LAYOUT_NAME, PretrainedBigGanLayoutOptions, attentionPositionFromKeys, describeOtherLayout, detectPretrainedBigGan, fromPretrainedBigGan, toPretrainedBigGan,
+} from './layouts/pretrained-biggan.js';
+
+/** Intermediate values by name, filled when a map is passed to forward (tests, debugging). */
+export type GeneratorTaps = Map<string, Tensor>;
+
+/**
+ * One generator block (HF GenBlock): a bottleneck ResBlock with four conditional BNs.
+ * The skip path drops to the first in/2 channels when in ≠ out (HF: x[:, :in//2]).
+ */
+export class DeepGBlock extends Module {
+  bn0: TruncationBatchNorm2d;
+  conv0: SNConv2d;
+  bn1: TruncationBatchNorm2d;
+  conv1: SNConv2d;
+  bn2: TruncationBatchNorm2d;
+  conv2: SNConv2d;
+  bn3: TruncationBatchNorm2d;
+  conv3: SNConv2d;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly up: boolean,
+    condDim: number,
+    sn: SNConfig,
+    nStats: number,
+    eps: number,
+  ) {
+    super();
+    const mid = Math.floor(inChannels / 4);
+    this.bn0 = new TruncationBatchNorm2d(inChannels, condDim, sn, nStats, eps);
+    this.conv0 = new SNConv2d(inChannels, mid, 1, sn);
+    this.bn1 = new TruncationBatchNorm2d(mid, condDim, sn, nStats, eps);
+    this.conv1 = new SNConv2d(mid, mid, 3, sn);
+    this.bn2 = new TruncationBatchNorm2d(mid, condDim, sn, nStats, eps);
+    this.conv2 = new SNConv2d(mid, mid, 3, sn);
+    this.bn3 = new TruncationBatchNorm2d(mid, condDim, sn, nStats, eps);
+    this.conv3 = new SNConv2d(mid, outChannels, 1, sn);
+  }
+
+  forward(ctx: ForwardContext, x: Tensor, cond: Tensor, rows: StatRows | null): Tensor {
+    op.expectShape(x, [null, this.inChannels, null, null], 'DeepGBlock input');
+    let h = this.conv0.forward(ctx, op.relu(this.bn0.forward(ctx, x, rows, cond)));
+    h = op.relu(this.bn1.forward(ctx, h, rows, cond));
+    if (this.up) h = op.upsampleNearest(h, 2);
+    h = this.conv1.forward(ctx, h);
+    h = this.conv2.forward(ctx, op.relu(this.bn2.forward(ctx, h, rows, cond)));
+    h = this.conv3.forward(ctx, op.relu(this.bn3.forward(ctx, h, rows, cond)));
+    let skip = this.inChannels !== this.outChannels ? op.slice(x, 1, 0, Math.floor(this.inChannels / 2)) : x;
+    if (this.up) skip = op.upsampleNearest(skip, 2);
+    return op.add(h, skip);
+  }
+}
+
+export class BigGanDeepGenerator extends Module implements GeneratorModel {
+  readonly kind = 'biggan-deep' as const;
+  readonly resolution: number;
+  readonly zDim: number;
+  readonly numClasses: number;
+  readonly usesTruncation: boolean;
+
+  /** [class_embed_dim, num_classes]: HF's Linear weight, applied to (soft) class vectors. */
+  class_embedding: Param;
+  gen_z: SNLinear;
+  blocks: DeepGBlock[];
+  /** Runs before blocks[config.attention_layer_position]. */
+  attention?: SelfAttention;
+  out_bn: TruncationBatchNorm2d;
+  to_rgb: SNConv2d;
+
+  constructor(
+    readonly config: BigGanDeepConfig,
+    /** HF: torch spectral_norm (stored u and v) with eps = config.eps. */
+    sn: SNConfig = { flavour: 'torch', eps: config.eps },
+  ) {
+    super();
+    const cfg = validateBigGanDeepConfig(config, 'BigGAN-deep config');
+    const ch = cfg.channel_width;
+    const condDim = cfg.z_dim + cfg.class_embed_dim;
+    this.resolution = cfg.output_dim;
+    this.zDim = cfg.z_dim;
+    this.numClasses = cfg.num_classes;
+    this.usesTruncation = cfg.n_stats > 1;
+
+    this.class_embedding = Param.zeros('class_embedding', [cfg.class_embed_dim, cfg.num_classes]);
+    this.gen_z = new SNLinear(condDim, 4 * 4 * cfg.layers[0][1] * ch, sn);
+    this.blocks = cfg.layers.map(([up, a, b]) => new DeepGBlock(a * ch, b * ch, up, condDim, sn, cfg.n_stats, cfg.eps));
+    if (hasAttention(cfg)) {
+      // HF stores gamma as a [1] tensor
+      this.attention = new SelfAttention(cfg.layers[cfg.attention_layer_position][1] * ch, sn, [1]);
+    }
+    const last = cfg.layers[cfg.layers.length - 1][2] * ch;
+    this.out_bn = new TruncationBatchNorm2d(last, null, sn, cfg.n_stats, cfg.eps);
+    this.to_rgb = new SNConv2d(last, last, 3, sn);
+    this.nameParams();
+  }
+
+  /** The layout options for this model's HF checkpoint names. */
+  get layoutOptions(): PretrainedBigGanLayoutOptions {
+    return { attentionPosition: this.attention ? this.config.attention_layer_position : null };
+  }
+
+  /** Class embeddings [N, class_embed_dim] from ids (row lookup) or float class vectors (linear combination). */
+  embed(classes: GeneratorInputs['classes']): Tensor {
+    const [dim, numClasses] = this.class_embedding.shape;
+    const E = this.class_embedding;
+    if ('ids' in classes) {
+      op.expectShape(classes.ids, [null], 'class ids');
+      return op.gather(op.transpose(classes.ids.graph.param(E), [1, 0]), classes.ids, 0);
+    }
+    const v = classes.vector;
+    op.expectShape(v, [null, numClasses], 'class vector');
+    const out = op.matmul(v, op.transpose(v.graph.param(E), [1, 0]));
+    op.expectShape(out, [v.shape[0], dim], 'class embedding');
+    return out;
+  }
+
+  forward(ctx: ForwardContext, inputs: GeneratorInputs, taps?: GeneratorTaps): Tensor {
+    const { z } = inputs;
+    const n = z.shape[0];
+    op.expectShape(z, [null, this.zDim], 'z');
+    const rows = this.statRows(ctx, inputs.truncation);
+    const embed = this.embed(inputs.classes);
+    op.expectShape(embed, [n, this.config.class_embed_dim], 'class embedding');
+    taps?.set('class_embedding', embed);
+    const cond = op.concat([z, embed], 1);
+
+    const c0 = this.blocks[0].inChannels;
+    const lin = this.gen_z.forward(ctx, cond);
+    taps?.set('gen_z', lin);
+    // TF weight layout: the linear's output is [4, 4, C] channels-last
+    let h = op.transpose(op.reshape(lin, [n, 4, 4, c0]), [0, 3, 1, 2]);
+
+    const resolutions = blockResolutions(this.config);
+    this.blocks.forEach((block, i) => {
+      if (this.attention && i === this.config.attention_layer_position) {
+        h = this.attention.forward(ctx, h);
+        taps?.set('attention', h);
+      }
+      h = block.forward(ctx, h, cond, rows);
+      op.expectShape(h, [n, block.outChannels, resolutions[i], resolutions[i]], `block ${i} output`);
+      taps?.set(`blocks.${i}`, h);
+    });
+
+    h = this.out_bn.forward(ctx, h, rows);
+    taps?.set('out_bn', h);
+    h = this.to_rgb.forward(ctx, op.relu(h));
+    taps?.set('to_rgb', h);
+    const img = op.tanh(op.slice(h, 1, 0, 3));
+    op.expectShape(img, [n, 3, this.resolution, this.resolution], 'generated images');
+    return img;
+  }
+
+  /** BN row selection for sampling with per-truncation statistics; null for a single row or in training. */
+  private statRows(ctx: ForwardContext, truncation: Tensor | undefined): StatRows | null {
+    if (!this.usesTruncation || ctx.training) return null;
+    if (!truncation) throw new Error('this BigGAN-deep model selects BN statistics by truncation: pass a float64 [1] truncation input');
+    return selectStatRows(truncation, this.config.n_stats);
+  }
+
+  /** Our state in HF names and torch order (what upstream's state_dict() would list). */
+  pretrainedStateDict(): Map<string, Param> {
+    return toPretrainedBigGan(this.stateDict(), this.layoutOptions);
+  }
+}
+
+/** Where a config comes from when loading: a config object, a config.json path, or (undefined) found beside the weights. */
+export type DeepConfigSource = BigGanDeepConfig | string | undefined;
+
+/**
+ * Builds a generator from a state dict in HF names (pytorch-pretrained-BigGAN) or in
+ * our own names. Every expected tensor must be there with its exact shape; errors
+ * name the key in the file's own naming, with expected and found shapes.
+ */
+export function bigGanDeepFromStateDict(state: Map<string, NdArray>, config: BigGanDeepConfig, source: string): BigGanDeepGenerator {
+  const hf = checkedLayout(state, source) === 'pretrained-biggan';
+  const model = new BigGanDeepGenerator(config);
+  const keys = [...state.keys()];
+  let ours = state;
+  if (hf) {
+    const opts = model.layoutOptions;
+    const fileAttn = attentionPositionFromKeys(keys);
+    if (fileAttn !== null && fileAttn !== opts.attentionPosition) {
+      throw new UserError(`${source} has its attention layer at generator.layers.${fileAttn} but the config puts it at ${opts.attentionPosition ?? '(none)'}`);
+    }
+    // Check in HF names first so messages name the file's keys.
+    const expected = model.pretrainedStateDict();
+    const problems: string[] = [];
+    for (const [key, p] of expected) {
+      const t = state.get(key);
+      if (!t) problems.push(`missing ${key} (expected shape ${shapeToString(p.shape)})`);
+      else if (!sameShape(t.shape, p.shape)) problems.push(`${key}: expected shape ${shapeToString(p.shape)}, found ${shapeToString(t.shape)}`);
+    }
+    for (const key of keys) if (!expected.has(key)) problems.push(`unexpected key ${key}`);
+    if (problems.length) {
+      const more = problems.length > 4 ? `; and ${problems.length - 4} more` : '';
+      throw new UserError(`${source} does not fit the BigGAN-deep ${config.output_dim} config (channel_width ${config.channel_width}): ${problems.slice(0, 4).join('; ')}${more}`);
+    }
+    ours = fromPretrainedBigGan(state, opts).ours;
+  }
+  loadStateDict(model, ours, { source });
+  return model;
+}
+
+/** Which naming a BigGAN-deep generator state dict uses; anything else is refused, saying what it looks like. */
+function checkedLayout(state: Map<string, NdArray>, source: string): 'pretrained-biggan' | 'ours' {
+  const keys = [...state.keys()];
+  if (detectPretrainedBigGan(keys)) return 'pretrained-biggan';
+  if (state.has('gen_z.w.weight') && state.has('class_embedding')) return 'ours';
+  throw new UserError(`${source} is not a BigGAN-deep generator checkpoint: it looks like ${describeOtherLayout(keys)}; expected ${LAYOUT_NAME} keys (embeddings.weight, generator.gen_z.*, generator.layers.*)`);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  // torch stores gamma as [1]; a 0-d scalar is the same value
+  if (a.length <= 1 && b.length <= 1 && (a[0] ?? 1) === 1 && (b[0] ?? 1) === 1) return true;
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Loads a BigGAN-deep generator from a weights file (.bin/.pth/.safetensors, HF or our
+ * names). Config: given, or config.json beside the weights, or else (HF names only) the
+ * pretrained 128/256/512 config with the file's number of generator layers.
+ */
+export function loadBigGanDeepGenerator(weightsFile: string, config?: DeepConfigSource): BigGanDeepGenerator {
+  const state = readStateDict(weightsFile);
+  checkedLayout(state, weightsFile); // before looking for a config: a foreign checkpoint's config.json would mislead
+  const cfg = resolveConfig(weightsFile, state, config);
+  return bigGanDeepFromStateDict(state, cfg, weightsFile);
+}
+
+function resolveConfig(weightsFile: string, state: Map<string, NdArray>, config: DeepConfigSource): BigGanDeepConfig {
+  if (typeof config === 'object') return validateBigGanDeepConfig(config, 'BigGAN-deep config');
+  if (typeof config === 'string') return readBigGanDeepConfig(config);
+  const beside = path.join(path.dirname(weightsFile), 'config.json');
+  if (fs.existsSync(beside)) return readBigGanDeepConfig(beside);
+  // No config: the pretrained releases differ in their number of blocks.
+  const layerCount = new Set([...state.keys()].map((k) => /^generator\.layers\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined)).size;
+  const match = Object.values(PRETRAINED_DEEP_CONFIGS).find((c) => c.layers.length + (hasAttention(c) ? 1 : 0) === layerCount);
+  if (!match) throw new UserError(`${weightsFile}: no config.json beside it and its ${layerCount} generator layers match no pretrained BigGAN-deep config; pass the config`);
+  return match;
+}
+

@@ -1,0 +1,36 @@
+/**
+ * What sampling, training and evaluation need from a generator or discriminator,
+ * whatever its architecture (BigGAN or BigGAN-deep) or checkpoint layout.
+ */
+import { Tensor } from '../engine/graph.js';
+import { ForwardContext, Module } from '../nn/module.js';
+
+/** Class conditioning: int64 ids [N], or float class vectors [N, numClasses] (soft / mixed classes). */
+export type ClassInput = { ids: Tensor } | { vector: Tensor };
+
+export interface GeneratorInputs {
+  /** Latents [N, zDim], used as given (truncate before, if wanted). */
+  z: Tensor;
+  classes: ClassInput;
+  /** float64 [1]: selects BN statistics in models that store them per truncation (BigGAN-deep, HF). */
+  truncation?: Tensor;
+}
+
+export interface GeneratorModel extends Module {
+  readonly kind: 'biggan' | 'biggan-deep';
+  readonly resolution: number;
+  readonly zDim: number;
+  readonly numClasses: number;
+  /** True when BN statistics depend on the truncation input. */
+  readonly usesTruncation: boolean;
+  /** Images [N, 3, R, R] in [-1, 1]. */
+  forward(ctx: ForwardContext, inputs: GeneratorInputs): Tensor;
+}
+
+export interface DiscriminatorModel extends Module {
+  readonly kind: 'biggan' | 'biggan-deep';
+  readonly resolution: number;
+  readonly numClasses: number;
+  /** Logits [N, 1] for images [N, 3, R, R] and int64 class ids [N]. */
+  forward(ctx: ForwardContext, images: Tensor, classIds: Tensor): Tensor;
+}

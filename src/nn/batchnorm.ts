@@ -1,0 +1,101 @@
+/**
+ * Batch normalisation as BigGAN uses it: an unconditional output BN with learned
+ * gain/bias, and class-conditional BN whose gain (centred at 1) and bias are linear
+ * projections of the conditioning vector. Training uses whole-batch statistics (so
+ * "cross-replica" BN is the default: one graph sees the whole batch) and writes the
+ * running statistics back with momentum 0.1 and the unbiased variance, as torch does.
+ */
+import { Param, Tensor } from '../engine/graph.js';
+import * as op from '../engine/ops.js';
+import { Module, ForwardContext } from './module.js';
+import { SNConfig, SNLinear } from './spectral-norm.js';
+
+export interface BatchStatistics {
+  mean: Tensor;
+  variance: Tensor;
+}
+
+/** Per-channel mean and biased variance over N, H, W, as [C] tensors. */
+export function batchStatistics(x: Tensor): BatchStatistics {
+  const c = x.shape[1];
+  const mean4 = op.reduceMean(x, [0, 2, 3], true);
+  const variance4 = op.reduceMean(op.square(op.sub(x, mean4)), [0, 2, 3], true);
+  return { mean: op.reshape(mean4, [c]), variance: op.reshape(variance4, [c]) };
+}
+
+/** (x - mean) / sqrt(var + eps) with [C] statistics. */
+export function normalizeWith(x: Tensor, mean: Tensor, variance: Tensor, eps: number): Tensor {
+  const shape = [1, x.shape[1], 1, 1];
+  return op.div(op.sub(x, op.reshape(mean, shape)), op.sqrt(op.add(op.reshape(variance, shape), eps)));
+}
+
+/** Statistics to normalise with, and in training the running-statistic updates. */
+export function statisticsFor(ctx: ForwardContext, x: Tensor, runningMean: Param, runningVar: Param, momentum: number): BatchStatistics {
+  const g = x.graph;
+  if (!ctx.training) return { mean: g.param(runningMean), variance: g.param(runningVar) };
+  const stats = batchStatistics(x);
+  const n = x.shape[0] * x.shape[2] * x.shape[3];
+  const m = op.stopGradient(stats.mean);
+  const unbiased = op.mul(op.stopGradient(stats.variance), n / Math.max(n - 1, 1));
+  ctx.updates.set(runningMean, op.add(op.mul(g.param(runningMean), 1 - momentum), op.mul(m, momentum)));
+  ctx.updates.set(runningVar, op.add(op.mul(g.param(runningVar), 1 - momentum), op.mul(unbiased, momentum)));
+  return stats;
+}
+
+/** BigGAN-PyTorch layers.bn: output BN with gain/bias and stored statistics. */
+export class BatchNorm2d extends Module {
+  gain: Param;
+  bias: Param;
+  stored_mean: Param;
+  stored_var: Param;
+  constructor(
+    readonly channels: number,
+    readonly eps = 1e-5,
+    readonly momentum = 0.1,
+  ) {
+    super();
+    this.gain = Param.filled('gain', [channels], 1);
+    this.bias = Param.zeros('bias', [channels]);
+    this.stored_mean = Param.zeros('stored_mean', [channels], false);
+    this.stored_var = Param.filled('stored_var', [channels], 1, false);
+  }
+  forward(ctx: ForwardContext, x: Tensor): Tensor {
+    op.expectShape(x, [null, this.channels, null, null], 'BatchNorm2d input');
+    const g = x.graph;
+    const s = statisticsFor(ctx, x, this.stored_mean, this.stored_var, this.momentum);
+    if (!ctx.training) return op.batchNormInference(x, g.param(this.gain), g.param(this.bias), s.mean, s.variance, this.eps);
+    const shape = [1, this.channels, 1, 1];
+    return op.add(op.mul(normalizeWith(x, s.mean, s.variance, this.eps), op.reshape(g.param(this.gain), shape)), op.reshape(g.param(this.bias), shape));
+  }
+}
+
+/** BigGAN-PyTorch layers.ccbn: BN without affine, then * (1 + gain(c)) + bias(c). */
+export class ConditionalBatchNorm2d extends Module {
+  gain: SNLinear;
+  bias: SNLinear;
+  stored_mean: Param;
+  stored_var: Param;
+  constructor(
+    readonly channels: number,
+    readonly condDim: number,
+    sn: SNConfig,
+    readonly eps = 1e-5,
+    readonly momentum = 0.1,
+  ) {
+    super();
+    this.gain = new SNLinear(condDim, channels, sn, false);
+    this.bias = new SNLinear(condDim, channels, sn, false);
+    this.stored_mean = Param.zeros('stored_mean', [channels], false);
+    this.stored_var = Param.filled('stored_var', [channels], 1, false);
+  }
+  forward(ctx: ForwardContext, x: Tensor, cond: Tensor): Tensor {
+    op.expectShape(x, [null, this.channels, null, null], 'ConditionalBatchNorm2d input');
+    op.expectShape(cond, [x.shape[0], this.condDim], 'ConditionalBatchNorm2d condition');
+    const s = statisticsFor(ctx, x, this.stored_mean, this.stored_var, this.momentum);
+    const xhat = normalizeWith(x, s.mean, s.variance, this.eps);
+    const shape = [x.shape[0], this.channels, 1, 1];
+    const gain = op.reshape(op.add(this.gain.forward(ctx, cond), 1), shape);
+    const bias = op.reshape(this.bias.forward(ctx, cond), shape);
+    return op.add(op.mul(xhat, gain), bias);
+  }
+}
