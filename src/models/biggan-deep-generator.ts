@@ -176,9 +176,18 @@ export class BigGanDeepGenerator extends Module implements GeneratorModel {
 
     h = this.out_bn.forward(ctx, h, rows);
     taps?.set('out_bn', h);
-    h = this.to_rgb.forward(ctx, op.relu(h));
-    taps?.set('to_rgb', h);
-    const img = op.tanh(op.slice(h, 1, 0, 3));
+    h = op.relu(h);
+    if (taps) {
+      h = this.to_rgb.forward(ctx, h);
+      taps.set('to_rgb', h);
+      h = op.slice(h, 1, 0, 3);
+    } else {
+      // Only channels 0..2 are kept: convolve with those filters alone (sigma still comes
+      // from the whole weight). Same numbers, a fifth of the generator's FLOPs saved at 128.
+      const W = op.slice(this.to_rgb.w.normalized(h.graph, ctx), 0, 0, 3);
+      h = op.conv2d(h, W, op.slice(h.graph.param(this.to_rgb.bias!), 0, 0, 3), { pad: 1 });
+    }
+    const img = op.tanh(h);
     op.expectShape(img, [n, 3, this.resolution, this.resolution], 'generated images');
     return img;
   }

@@ -29,6 +29,20 @@ export function normalizeWith(x: Tensor, mean: Tensor, variance: Tensor, eps: nu
   return op.div(op.sub(x, op.reshape(mean, shape)), op.sqrt(op.add(op.reshape(variance, shape), eps)));
 }
 
+/**
+ * ((x - mean) / sqrt(var + eps)) * gain + bias, computed as x * A + B with per-channel
+ * (or per-sample-and-channel) A = gain / sqrt(var + eps) and B = bias - mean * A: two
+ * passes over the feature map instead of four, which matters at sampling time.
+ * mean/variance are [C]; gain/bias broadcast against [N, C, 1, 1].
+ */
+export function scaleShift(x: Tensor, mean: Tensor, variance: Tensor, eps: number, gain: Tensor, bias: Tensor): Tensor {
+  const shape = [1, x.shape[1], 1, 1];
+  const invStd = op.div(1, op.sqrt(op.add(op.reshape(variance, shape), eps)));
+  const a = op.mul(gain, invStd);
+  const b = op.sub(bias, op.mul(op.reshape(mean, shape), a));
+  return op.add(op.mul(x, a), b);
+}
+
 /** Statistics to normalise with, and in training the running-statistic updates. */
 export function statisticsFor(ctx: ForwardContext, x: Tensor, runningMean: Param, runningVar: Param, momentum: number): BatchStatistics {
   const g = x.graph;
@@ -65,7 +79,7 @@ export class BatchNorm2d extends Module {
     const s = statisticsFor(ctx, x, this.stored_mean, this.stored_var, this.momentum);
     if (!ctx.training) return op.batchNormInference(x, g.param(this.gain), g.param(this.bias), s.mean, s.variance, this.eps);
     const shape = [1, this.channels, 1, 1];
-    return op.add(op.mul(normalizeWith(x, s.mean, s.variance, this.eps), op.reshape(g.param(this.gain), shape)), op.reshape(g.param(this.bias), shape));
+    return scaleShift(x, s.mean, s.variance, this.eps, op.reshape(g.param(this.gain), shape), op.reshape(g.param(this.bias), shape));
   }
 }
 
@@ -92,10 +106,9 @@ export class ConditionalBatchNorm2d extends Module {
     op.expectShape(x, [null, this.channels, null, null], 'ConditionalBatchNorm2d input');
     op.expectShape(cond, [x.shape[0], this.condDim], 'ConditionalBatchNorm2d condition');
     const s = statisticsFor(ctx, x, this.stored_mean, this.stored_var, this.momentum);
-    const xhat = normalizeWith(x, s.mean, s.variance, this.eps);
     const shape = [x.shape[0], this.channels, 1, 1];
     const gain = op.reshape(op.add(this.gain.forward(ctx, cond), 1), shape);
     const bias = op.reshape(this.bias.forward(ctx, cond), shape);
-    return op.add(op.mul(xhat, gain), bias);
+    return scaleShift(x, s.mean, s.variance, this.eps, gain, bias);
   }
 }

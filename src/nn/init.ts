@@ -7,6 +7,7 @@
 import { Param } from '../engine/graph.js';
 import { Rng } from '../random/rng.js';
 import { Module } from './module.js';
+import { SpectralWeight } from './spectral-norm.js';
 
 /** Fills data ([rows, cols] row-major) with a random matrix having orthonormal rows or columns. */
 export function orthogonalFill(data: Float32Array, rows: number, cols: number, rng: Rng, gain = 1): void {
@@ -59,4 +60,44 @@ export function initNormal(model: Module, rng: Rng, std = 0.02): void {
 
 export function isWeightMatrix(p: Param): boolean {
   return p.trainable && p.shape.length >= 2;
+}
+
+/**
+ * Sets every spectral-norm u (and v) to the result of `iters` power iterations on the
+ * current weight, so sigma is close to the top singular value from the first forward
+ * pass (fresh models, random-weight benchmarks).
+ */
+export function initSpectralVectors(model: Module, iters = 5): void {
+  for (const [, m] of model.namedModules()) {
+    if (!(m instanceof SpectralWeight)) continue;
+    const W = m.weight.data;
+    const rows = m.weight.shape[0];
+    const cols = W.length / rows;
+    let v = new Float64Array(cols).fill(1 / Math.sqrt(cols));
+    let u = new Float64Array(rows);
+    for (let it = 0; it < iters; it++) {
+      u = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += W[r * cols + c] * v[c];
+        u[r] = s;
+      }
+      normalizeInPlace(u);
+      v = new Float64Array(cols);
+      for (let r = 0; r < rows; r++) {
+        const ur = u[r];
+        for (let c = 0; c < cols; c++) v[c] += W[r * cols + c] * ur;
+      }
+      normalizeInPlace(v);
+    }
+    m.sn_u.data.set(u);
+    m.sn_v?.data.set(v);
+  }
+}
+
+function normalizeInPlace(x: Float64Array): void {
+  let n = 0;
+  for (let i = 0; i < x.length; i++) n += x[i] * x[i];
+  n = Math.sqrt(n) || 1;
+  for (let i = 0; i < x.length; i++) x[i] /= n;
 }

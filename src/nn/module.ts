@@ -37,6 +37,17 @@ export abstract class Module {
     return this;
   }
 
+  /** This module and every submodule, keyed by attribute path ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    const visit = (value: unknown, path: string): void => {
+      if (value instanceof Module) out.push(...value.namedModules(path));
+      else if (Array.isArray(value)) value.forEach((v, i) => visit(v, `${path}.${i}`));
+    };
+    for (const [key, value] of Object.entries(this)) visit(value, prefix ? `${prefix}.${key}` : key);
+    return out;
+  }
+
   stateDict(): Map<string, Param> {
     return new Map(this.namedParams());
   }

@@ -10,7 +10,7 @@ import { Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from './module.js';
 import { SNConfig, SNLinear } from './spectral-norm.js';
-import { batchStatistics, normalizeWith } from './batchnorm.js';
+import { batchStatistics, scaleShift } from './batchnorm.js';
 
 /** Which rows of the statistics tables a truncation value selects; shared by every BN of a forward pass. */
 export interface StatRows {
@@ -106,10 +106,10 @@ export class TruncationBatchNorm2d extends Module {
       const shape = [x.shape[0], this.channels, 1, 1];
       const weight = op.reshape(op.add(this.scale.forward(ctx, cond), 1), shape);
       const bias = op.reshape(this.offset.forward(ctx, cond), shape);
-      return op.add(op.mul(normalizeWith(x, mean, variance, this.eps), weight), bias);
+      return scaleShift(x, mean, variance, this.eps, weight, bias);
     }
     if (!ctx.training) return op.batchNormInference(x, g.param(this.weight!), g.param(this.bias!), mean, variance, this.eps);
     const shape = [1, this.channels, 1, 1];
-    return op.add(op.mul(normalizeWith(x, mean, variance, this.eps), op.reshape(g.param(this.weight!), shape)), op.reshape(g.param(this.bias!), shape));
+    return scaleShift(x, mean, variance, this.eps, op.reshape(g.param(this.weight!), shape), op.reshape(g.param(this.bias!), shape));
   }
 }
