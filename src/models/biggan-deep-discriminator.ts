@@ -96,8 +96,9 @@ export class BigGanDeepDiscriminator extends Module implements DiscriminatorMode
   linear: SNLinear;
   embed: SNEmbedding;
 
-  constructor(opts: DeepDiscriminatorOptions) {
+  constructor(readonly options: DeepDiscriminatorOptions) {
     super();
+    const opts = options;
     const arch = DEEP_D_ARCH[opts.resolution];
     if (!arch) throw new UserError(`no BigGAN-deep discriminator for resolution ${opts.resolution} (have ${Object.keys(DEEP_D_ARCH).join(', ')})`);
     const ch = opts.channelWidth ?? 128;

@@ -103,7 +103,7 @@ export class BigGanDeepGenerator extends Module implements GeneratorModel {
   constructor(
     readonly config: BigGanDeepConfig,
     /** HF: torch spectral_norm (stored u and v) with eps = config.eps. */
-    sn: SNConfig = { flavour: 'torch', eps: config.eps },
+    readonly sn: SNConfig = { flavour: 'torch', eps: config.eps },
   ) {
     super();
     const cfg = validateBigGanDeepConfig(config, 'BigGAN-deep config');
@@ -265,11 +265,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export function loadBigGanDeepGenerator(weightsFile: string, config?: DeepConfigSource): BigGanDeepGenerator {
   const state = readStateDict(weightsFile);
   checkedLayout(state, weightsFile); // before looking for a config: a foreign checkpoint's config.json would mislead
-  const cfg = resolveConfig(weightsFile, state, config);
+  const cfg = resolveDeepConfig(weightsFile, state, config);
   return bigGanDeepFromStateDict(state, cfg, weightsFile);
 }
 
-function resolveConfig(weightsFile: string, state: Map<string, NdArray>, config: DeepConfigSource): BigGanDeepConfig {
+export function resolveDeepConfig(weightsFile: string, state: Map<string, NdArray>, config: DeepConfigSource): BigGanDeepConfig {
   if (typeof config === 'object') return validateBigGanDeepConfig(config, 'BigGAN-deep config');
   if (typeof config === 'string') return readBigGanDeepConfig(config);
   const beside = path.join(path.dirname(weightsFile), 'config.json');

@@ -125,6 +125,7 @@ export class BigGANDiscriminator extends Module implements DiscriminatorModel {
     const features = this.arch[this.arch.length - 1].outChannels;
     this.linear = new SNLinear(features, 1, sn);
     this.embed = new SNEmbedding(config.numClasses, features, sn);
+    this.nameParams();
   }
 
   /** Logits [N, 1]; `taps` (optional) receives 'blocks.i', 'attention.i', 'linear' (the unconditional term). */

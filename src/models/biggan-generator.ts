@@ -185,6 +185,7 @@ export class BigGANGenerator extends Module implements GeneratorModel {
     const last = this.arch[this.arch.length - 1].outChannels;
     this.out_bn = new BatchNorm2d(last, cfg.outputBnEps);
     this.to_rgb = new SNConv2d(last, 3, 3, sn);
+    this.nameParams();
   }
 
   /** Images [N, 3, R, R] in [-1, 1]; `taps` (optional) receives each module's output. */

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * `biggan` command line: thin commands over the library. User errors (bad files,
+ * flags, shapes) print one line and exit 1; anything else is a bug and keeps its stack.
+ */
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../errors.js';
+import { registerSample } from './commands/sample.js';
+import { registerDiscriminate } from './commands/discriminate.js';
+import { registerExportOnnx } from './commands/export-onnx.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('biggan')
+    .description('BigGAN and BigGAN-deep: sample, discriminate, export (train and eval in later releases)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerSample(program);
+  registerDiscriminate(program);
+  registerExportOnnx(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its one-line message (or help/version output)
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`biggan: error: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main();
