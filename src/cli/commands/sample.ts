@@ -121,7 +121,7 @@ export async function runSample(opts: SampleOptions): Promise<void> {
   if (ext === '.npy') {
     writeNpy(opts.out, { dtype: 'float32', shape: [n, 3, R, R], data: images });
   } else {
-    const grid = imagesToGrid(images, n, 3, R, R, { columns: opts.columns, labels });
+    const grid = imagesToGrid(images, n, 3, R, R, { columns: opts.columns ?? Math.min(n, 8), labels });
     writePng(opts.out, grid.rgba, grid.width, grid.height);
   }
   process.stderr.write(`wrote ${n} image${n === 1 ? '' : 's'} (${model.kind} ${R}x${R}${model.usesTruncation ? `, truncation ${truncation}` : ''}) to ${opts.out}\n`);
