@@ -1,6 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import fs from 'node:fs';
+import os from 'node:os';
 import { REPO_ROOT } from './fixture-paths.js';
+
+/** Tests never touch the user's ~/.cache: one private graph cache per test process. */
+export const TEST_CACHE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-test-cache-'));
 
 export const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -12,7 +17,7 @@ export interface CliResult {
 
 /** Runs the built `biggan` CLI as a user would, without a terminal. */
 export function biggan(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, BIGGAN_CACHE_DIR: TEST_CACHE_DIR, ...env }, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -132,3 +132,30 @@ test('bad input: one-line errors, non-zero exit, nothing written', () => {
   assert.equal(fs.existsSync(out), false);
   assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.includes('.tmp')), []);
 });
+
+test('sample: the optimized-graph cache gives the same images, and a changed weights file is rebuilt', () => {
+  const cacheDir = fs.mkdtempSync(path.join(tmp, 'cache-'));
+  const weights = path.join(tmp, 'copy.safetensors');
+  fs.copyFileSync(path.join(HF, 'model.safetensors'), weights);
+  fs.copyFileSync(path.join(HF, 'config.json'), path.join(tmp, 'config.json'));
+  const run = (out: string, extra: string[] = []) => {
+    const r = biggan(['sample', '--weights', weights, '-n', '2', '--seed', '3', '--truncation', '0.7', '--out', out, ...extra], { BIGGAN_CACHE_DIR: cacheDir });
+    assert.equal(r.status, 0, r.stderr);
+    return fs.readFileSync(out);
+  };
+  const cold = run(path.join(tmp, 'c1.npy'));
+  assert.ok(fs.readdirSync(cacheDir).some((f) => f.endsWith('.ort.onnx')), 'cache entry written');
+  const warm = run(path.join(tmp, 'c2.npy'));
+  const uncached = run(path.join(tmp, 'c3.npy'), ['--no-cache']);
+  assert.deepEqual(warm, cold);
+  assert.deepEqual(uncached, cold);
+  // new weights under the same name: a different model, so a different result
+  const later = new Date(Date.now() + 5000);
+  fs.copyFileSync(path.join(PT_REF, 'hf-biggan-deep-128-w8', 'model.safetensors'), weights);
+  const buf = fs.readFileSync(weights);
+  const f32 = new Float32Array(buf.buffer, buf.byteOffset + buf.length - 4096, 1024);
+  for (let i = 0; i < f32.length; i++) f32[i] *= 1.5;
+  fs.writeFileSync(weights, buf);
+  fs.utimesSync(weights, later, later);
+  assert.notDeepEqual(run(path.join(tmp, 'c4.npy')), cold);
+});

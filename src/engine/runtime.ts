@@ -37,6 +37,8 @@ function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptio
     enableMemPattern: false,
     enableCpuMemArena: true,
     executionMode: 'sequential',
+    // warnings (e.g. "optimized model is CPU-specific", which we account for) stay off the CLI's stderr
+    logSeverityLevel: 3,
     ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
   };

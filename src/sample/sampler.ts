@@ -1,13 +1,18 @@
 /**
  * Runs a generator over many latents in fixed-size batches. One compiled graph per
  * batch size (weights baked in as initializers so onnxruntime folds spectral norm
- * once); a short last batch is padded and the padding dropped.
+ * once); a short last batch is padded and the padding dropped. Sessions can come from
+ * the on-disk cache of optimized graphs (graph-cache.ts), in which case the weights
+ * are only read when a graph has to be built.
  */
+import * as ort from 'onnxruntime-node';
 import { Graph } from '../engine/graph.js';
 import { exportOnnx, ExportedModel } from '../engine/onnx-export.js';
 import { CompiledGraph, Feed, RuntimeOptions } from '../engine/runtime.js';
 import { evalContext } from '../nn/module.js';
 import { GeneratorModel } from '../models/interfaces.js';
+import { GraphCache, GeneratorInfo, modelKey, graphKey } from './graph-cache.js';
+import { packageVersion } from '../package-info.js';
 
 export interface GeneratorGraphOptions {
   batch: number;
@@ -31,6 +36,10 @@ export function generatorGraph(model: GeneratorModel, opts: GeneratorGraphOption
   });
 }
 
+export function generatorInfo(model: GeneratorModel, classNames?: string[]): GeneratorInfo {
+  return { kind: model.kind, resolution: model.resolution, zDim: model.zDim, numClasses: model.numClasses, usesTruncation: model.usesTruncation, classNames };
+}
+
 export interface SampleRequest {
   z: Float32Array;
   classVectors: Float32Array;
@@ -38,17 +47,86 @@ export interface SampleRequest {
   truncation: number;
 }
 
+/** Where a sampler gets its generator: a model in memory, or a weights file (with the graph cache). */
+export type GeneratorSource =
+  | { model: GeneratorModel; classNames?: string[] }
+  | { weights: string; config?: string; cache: GraphCache; load: () => { model: GeneratorModel; classNames?: string[] } };
+
 export class Sampler {
   private sessions = new Map<number, Promise<CompiledGraph>>();
+  private model: GeneratorModel | undefined;
+  private classNames: string[] | undefined;
+
   constructor(
-    readonly model: GeneratorModel,
+    private readonly source: GeneratorSource,
     private readonly runtime: RuntimeOptions = {},
-  ) {}
+  ) {
+    if ('model' in source) {
+      this.model = source.model;
+      this.classNames = source.classNames;
+    }
+  }
+
+  static of(model: GeneratorModel, runtime: RuntimeOptions = {}): Sampler {
+    return new Sampler({ model }, runtime);
+  }
+
+  private loaded(): GeneratorModel {
+    if (!this.model) {
+      const src = this.source as Extract<GeneratorSource, { weights: string }>;
+      const { model, classNames } = src.load();
+      this.model = model;
+      this.classNames = classNames;
+    }
+    return this.model;
+  }
+
+  private modelKeyCache: string | undefined;
+
+  /** Generator facts; from the cache when possible, else by loading the weights. */
+  info(): GeneratorInfo {
+    if (this.model) return generatorInfo(this.model, this.classNames);
+    const src = this.source as Extract<GeneratorSource, { weights: string }>;
+    const cached = src.cache.lookupInfo(this.modelKey());
+    if (cached) return cached;
+    const info = generatorInfo(this.loaded(), this.classNames);
+    src.cache.storeInfo(this.modelKey(), info);
+    return info;
+  }
+
+  private modelKey(): string {
+    const src = this.source as Extract<GeneratorSource, { weights: string }>;
+    this.modelKeyCache ??= modelKey(src.weights, src.config, packageVersion());
+    return this.modelKeyCache;
+  }
+
+  private key(batch: number): string {
+    return graphKey(this.modelKey(), batch, ort.env.versions.common);
+  }
+
+  private async open(batch: number): Promise<CompiledGraph> {
+    if ('model' in this.source) return CompiledGraph.create(generatorGraph(this.source.model, { batch }), this.runtime);
+    const src = this.source;
+    const key = this.key(batch);
+    const hit = src.cache.lookup(key);
+    if (hit) return CompiledGraph.fromFile(hit.modelPath, hit.io, { ...this.runtime, optimization: 'disabled' });
+    const model = this.loaded();
+    const exported = generatorGraph(model, { batch });
+    const staged = src.cache.stagingPath(key);
+    try {
+      const session = await CompiledGraph.create(exported, { ...this.runtime, optimizedModelPath: staged });
+      src.cache.commit(key, staged, { io: { inputs: exported.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype })), outputs: exported.outputs } });
+      return session;
+    } catch (e) {
+      src.cache.discard(staged);
+      throw e;
+    }
+  }
 
   private session(batch: number): Promise<CompiledGraph> {
     let s = this.sessions.get(batch);
     if (!s) {
-      s = CompiledGraph.create(generatorGraph(this.model, { batch }), this.runtime);
+      s = this.open(batch);
       this.sessions.set(batch, s);
     }
     return s;
@@ -56,24 +134,24 @@ export class Sampler {
 
   /** Generates n images [n, 3, R, R]; onBatch reports progress after each batch. */
   async generate(req: SampleRequest, batch: number, onBatch?: (done: number) => void): Promise<Float32Array> {
-    const { model } = this;
     const { n } = req;
-    const R = model.resolution;
+    const B = Math.min(batch, n);
+    const info = this.info();
+    const R = info.resolution;
     const imgSize = 3 * R * R;
     const out = new Float32Array(n * imgSize);
-    const B = Math.min(batch, n);
     const session = await this.session(B);
-    const zBuf = new Float32Array(B * model.zDim);
-    const cBuf = new Float32Array(B * model.numClasses);
+    const zBuf = new Float32Array(B * info.zDim);
+    const cBuf = new Float32Array(B * info.numClasses);
     const tBuf = new Float64Array([req.truncation]);
     for (let start = 0; start < n; start += B) {
       const count = Math.min(B, n - start);
       zBuf.fill(0);
       cBuf.fill(0);
-      zBuf.set(req.z.subarray(start * model.zDim, (start + count) * model.zDim));
-      cBuf.set(req.classVectors.subarray(start * model.numClasses, (start + count) * model.numClasses));
+      zBuf.set(req.z.subarray(start * info.zDim, (start + count) * info.zDim));
+      cBuf.set(req.classVectors.subarray(start * info.numClasses, (start + count) * info.numClasses));
       const feeds: Record<string, Feed> = { z: zBuf, class_vector: cBuf };
-      if (model.usesTruncation) feeds.truncation = tBuf;
+      if (info.usesTruncation) feeds.truncation = tBuf;
       const { image } = await session.run(feeds);
       out.set((image as Float32Array).subarray(0, count * imgSize), start * imgSize);
       onBatch?.(start + count);

@@ -1,5 +1,6 @@
 /** `biggan sample`: images from a generator checkpoint, as a labelled PNG sheet or an .npy array. */
 import { Command, Option } from 'commander';
+import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
 import { loadGenerator } from '../../models/checkpoint.js';
@@ -8,6 +9,7 @@ import { readNpy, writeNpy } from '../../io/npy.js';
 import { sampleLatents, checkTruncation } from '../../sample/latents.js';
 import { parseClasses, oneHotVectors, readClassVectors, argmaxRows, classLabel } from '../../sample/classes.js';
 import { Sampler } from '../../sample/sampler.js';
+import { GraphCache } from '../../sample/graph-cache.js';
 import { interpolationInputs, InterpolationKind } from '../../sample/interpolation.js';
 import { imagesToGrid, writePng } from '../../image/image-grid.js';
 import { progressBar } from '../progress.js';
@@ -28,6 +30,7 @@ interface SampleOptions {
   interpolate?: InterpolationKind | true;
   steps: number;
   columns?: number;
+  cache: boolean;
 }
 
 export function registerSample(program: Command): void {
@@ -48,6 +51,7 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--interpolate [kind]', 'interpolation sheet: each row walks from one endpoint to another').choices(['z', 'class', 'both']))
     .option('--steps <k>', 'images per interpolation row', positiveInt, 8)
     .option('--columns <c>', 'images per row of the PNG sheet', positiveInt)
+    .option('--no-cache', 'do not use or write the cache of optimized graphs (BIGGAN_CACHE_DIR, default ~/.cache/biggan-ts)')
     .action(async (opts: SampleOptions) => runSample(opts));
 }
 
@@ -56,7 +60,13 @@ export async function runSample(opts: SampleOptions): Promise<void> {
   if (ext !== '.png' && ext !== '.npy') throw new UserError(`--out must end in .png or .npy, got ${opts.out}`);
   if (opts.classVector && opts.classes) throw new UserError('give either --class-vector or --classes, not both');
 
-  const { model, classNames } = loadGenerator(opts.weights, opts.config);
+  if (!fs.existsSync(opts.weights)) throw new UserError(`weights file ${opts.weights} does not exist`);
+  const runtime = { threads: opts.threads };
+  const sampler = opts.cache
+    ? new Sampler({ weights: opts.weights, config: opts.config, cache: new GraphCache(), load: () => loadGenerator(opts.weights, opts.config) }, runtime)
+    : new Sampler(loadGenerator(opts.weights, opts.config), runtime);
+  const model = sampler.info();
+  const classNames = model.classNames;
   const C = model.numClasses;
   const Z = model.zDim;
   const truncation = opts.truncation ?? 1;
@@ -111,7 +121,6 @@ export async function runSample(opts: SampleOptions): Promise<void> {
     labels = ids.slice(0, n).map((id) => classLabel(id, C, classNames));
   }
 
-  const sampler = new Sampler(model, { threads: opts.threads });
   const bar = progressBar(n, 'sampling');
   const images = await sampler.generate({ z: z.subarray(0, n * Z), classVectors: vectors.subarray(0, n * C), n, truncation }, opts.batch, (done) => bar.update(done));
   bar.stop();
