@@ -8,17 +8,21 @@ import { UserError } from '../errors.js';
 import { registerSample } from './commands/sample.js';
 import { registerDiscriminate } from './commands/discriminate.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
+import { registerEval } from './commands/eval.js';
+import { registerFidStats } from './commands/fid-stats.js';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('biggan')
-    .description('BigGAN and BigGAN-deep: sample, discriminate, export (train and eval in later releases)')
+    .description('BigGAN and BigGAN-deep in TypeScript: sample, discriminate, evaluate, export (onnxruntime)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerSample(program);
   registerDiscriminate(program);
   registerExportOnnx(program);
+  registerEval(program);
+  registerFidStats(program);
   return program;
 }
 

@@ -96,6 +96,7 @@ export async function runSample(opts: SampleOptions): Promise<void> {
   let n: number;
   let labels: string[];
   if (opts.interpolate) {
+    if (opts.z || opts.classVector) throw new UserError('--interpolate draws its own endpoints; use --classes (and --seed), not --z / --class-vector');
     const kind: InterpolationKind = opts.interpolate === true ? 'z' : opts.interpolate;
     const rows = opts.n ?? Math.max(1, kind === 'z' ? (classIds?.length ?? 4) : Math.floor((classIds?.length ?? 8) / 2));
     const label = (id: number): string => classLabel(id, C, classNames);

@@ -1,0 +1,256 @@
+/**
+ * `biggan eval`: Inception Score, FID and KID of a generator or of existing images.
+ *   biggan eval --weights CKPT [--config FILE] --stats STATS.npz --inception FILE [-n 50000] [--truncation T] [--seed S] [--out report.json]
+ *   biggan eval --images DIR_OR_NPY --stats STATS.npz ...
+ *   biggan eval --weights CKPT ... --truncation-sweep 0.1:2.0:0.1 [--plot sweep.png]
+ * Class-conditional generators are sampled class-balanced by default (see
+ * eval/class-balance.ts). The summary goes to stdout, notes to stderr, the full
+ * record to --out.
+ */
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { UserError } from '../../errors.js';
+import type { EpsOffsetPolicy } from '../../metrics/fid.js';
+import { INCEPTION_PIPELINES, parseInceptionPipeline } from '../../metrics/inception/preprocess.js';
+import { loadGenerator, type LoadedGenerator } from '../../models/checkpoint.js';
+import { checkTruncation } from '../../sample/latents.js';
+import { CLASS_SAMPLINGS, parseClassSampling } from '../../eval/class-balance.js';
+import { type EvalContext, type ScoreResult, evaluateGenerator, loadReference, scoreBatches } from '../../eval/evaluate.js';
+import { sha256File } from '../../eval/file-hash.js';
+import { imageBatches, openImageInput, type ImageInput } from '../../eval/image-input.js';
+import { chooseInception, inceptionWeightsSha256, loadExtractor } from '../../eval/inception-source.js';
+import { FID_EPS_POLICIES, FULL_RANK_SAMPLES, checkSampleCount, makeMetricPlan, parseMetricList } from '../../eval/metric-plan.js';
+import { type EvalReport, formatMetrics, metricSettings, writeReport } from '../../eval/report.js';
+import { readReferenceStats, writeShard } from '../../eval/stats-shards.js';
+import { parseSweepSpec, plotSweep, runTruncationSweep, sweepTable, thresholdsForModel } from '../../eval/truncation-sweep.js';
+import { progressBar, type Progress } from '../progress.js';
+import { finiteNumber, nonNegativeInt, positiveInt } from '../options.js';
+
+interface EvalOptions {
+  weights?: string;
+  config?: string;
+  images?: string;
+  stats?: string;
+  real?: string;
+  inception?: string;
+  n?: number;
+  truncation?: number;
+  truncationSweep?: string;
+  seed: number;
+  out?: string;
+  plot?: string;
+  pipeline: string;
+  batch: number;
+  threads?: number;
+  metrics?: string;
+  splits?: number;
+  kidSubsets?: number;
+  kidSubsetSize?: number;
+  fidEpsOffset: string;
+  classSampling: string;
+  skipBad?: boolean;
+  shardOut?: string;
+}
+
+const DEFAULT_N = 50000;
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('Inception Score / FID / KID of a generator checkpoint or of existing images (pytorch-fid / torch-fidelity conventions)')
+    .option('--weights <file>', 'generator checkpoint (ours, pytorch-pretrained-BigGAN or BigGAN-PyTorch) to sample from')
+    .option('--config <file>', 'config / constructor args for --weights (default: beside the weights)')
+    .option('--images <path>', 'score existing images instead: a folder of PNG/JPEG/WebP, an .npy (uint8 NHWC or float NCHW in [-1, 1]), a CIFAR-10 folder or a prepared .bgd')
+    .option('--stats <file.npz>', 'reference FID statistics (pytorch-fid / BigGAN-PyTorch .npz with mu, sigma, or a shard); make them with `biggan fid-stats`')
+    .option('--real <path>', 'reference images (same forms as --images): needed for KID; used for FID when --stats is not given')
+    .option('--inception <file>', `Inception weights pt_inception-2015-12-05-6726825d.pth (default: $BIGGAN_INCEPTION); 'procedural' = the test fixtures' stand-in (testing aid, meaningless scores)`)
+    .option('-n, --n <count>', `images to generate (default ${DEFAULT_N}), or to take from --images (default all)`, positiveInt)
+    .option('--truncation <t>', 'truncation: BigGAN resamples |z| > t (default none); BigGAN-deep scales z and picks BN stats, (0, 1] (default 1)', finiteNumber)
+    .option('--truncation-sweep <spec>', 'score each threshold, start:stop:step (e.g. 0.1:2.0:0.1) or a list 0.25,0.5,1: a table and a PNG of the IS-FID curve')
+    .option('--plot <file.png>', 'where the sweep plot goes (default: beside --out, else truncation-sweep.png)')
+    .option('--seed <s>', 'seed for latents and classes (the same seed gives the same images)', nonNegativeInt, 0)
+    .option('--out <report.json>', 'write the JSON report (metrics, n, truncation, seed, pipeline, SHA-256 of weights and statistics)')
+    .addOption(new Option('--pipeline <name>', 'Inception input pipeline: pytorch-fid (default; what published FID statistics use) or torch-fidelity').choices([...INCEPTION_PIPELINES]).default('pytorch-fid'))
+    .option('--batch <b>', 'images per generator / Inception run', positiveInt, 16)
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .option('--metrics <list>', 'metrics to compute: any of is,fid,kid (default: is,fid with --stats or --real, else is)')
+    .option('--splits <k>', 'Inception Score splits', positiveInt)
+    .option('--kid-subsets <k>', 'KID subsets (default 100)', positiveInt)
+    .option('--kid-subset-size <m>', 'KID samples per subset (default 1000)', positiveInt)
+    .addOption(new Option('--fid-eps-offset <policy>', "when FID's matrix square root uses (s1 + eps I)(s2 + eps I): pytorch-fid (when a feature is constant, where SciPy's sqrtm fails), never (torch-fidelity), always").choices([...FID_EPS_POLICIES]).default('pytorch-fid'))
+    .addOption(new Option('--class-sampling <how>', 'classes of generated images: balanced (each class equally often) or uniform (i.i.d.)').choices([...CLASS_SAMPLINGS]).default('balanced'))
+    .option('--skip-bad', 'leave unreadable images out instead of stopping')
+    .option('--shard-out <file.npz>', 'also write the exact pool3 accumulator of the scored images, for `biggan fid-stats --merge`')
+    .action(async (opts: EvalOptions) => runEval(opts));
+}
+
+export async function runEval(opts: EvalOptions): Promise<void> {
+  const started = performance.now();
+  const notes: string[] = [];
+  const note = (line: string): void => {
+    notes.push(line);
+    process.stderr.write(`note: ${line}\n`);
+  };
+
+  // --- flags that contradict each other, before anything is loaded
+  if (!!opts.weights === !!opts.images) throw new UserError('give either --weights CKPT (generate and score) or --images PATH (score existing images)');
+  if (opts.images) {
+    for (const [flag, set] of [['--config', opts.config], ['--truncation', opts.truncation], ['--truncation-sweep', opts.truncationSweep]] as const) {
+      if (set !== undefined) throw new UserError(`${flag} applies to --weights (generated images), not --images`);
+    }
+  }
+  if (opts.truncation !== undefined && opts.truncationSweep !== undefined) throw new UserError('give either --truncation or --truncation-sweep, not both');
+  if (opts.plot && !opts.truncationSweep) throw new UserError('--plot applies to --truncation-sweep');
+  if (opts.shardOut && opts.truncationSweep) throw new UserError('--shard-out applies to a single evaluation, not to --truncation-sweep');
+  if (opts.shardOut && !opts.shardOut.toLowerCase().endsWith('.npz')) throw new UserError(`--shard-out must end in .npz, got ${opts.shardOut}`);
+  if (opts.plot && !opts.plot.toLowerCase().endsWith('.png')) throw new UserError(`--plot must end in .png, got ${opts.plot}`);
+  const pipeline = parseInceptionPipeline(opts.pipeline);
+  const classSampling = parseClassSampling(opts.classSampling);
+  const plan = makeMetricPlan({
+    metrics: opts.metrics !== undefined ? parseMetricList(opts.metrics) : undefined,
+    hasStats: opts.stats !== undefined,
+    hasRealImages: opts.real !== undefined,
+    splits: opts.splits,
+    kidSubsets: opts.kidSubsets,
+    kidSubsetSize: opts.kidSubsetSize,
+    fidEpsOffset: opts.fidEpsOffset as EpsOffsetPolicy,
+  });
+  const thresholdsAsked = opts.truncationSweep !== undefined ? parseSweepSpec(opts.truncationSweep) : undefined;
+  if (opts.weights) checkSampleCount(plan, opts.n ?? DEFAULT_N, '-n');
+
+  // --- cheap checks of the files: Inception weights present, statistics well-formed
+  const choice = chooseInception(opts.inception);
+  if (choice.procedural) note('procedural Inception weights (a testing aid): these scores are not comparable with any published numbers');
+  const refStats = opts.stats ? readReferenceStats(opts.stats) : undefined;
+  if (refStats?.count !== undefined && refStats.count < FULL_RANK_SAMPLES && plan.metrics.includes('fid')) {
+    note(`the reference statistics come from ${refStats.count} images (< ${FULL_RANK_SAMPLES}): FID against them is biased upward`);
+  }
+
+  let generator: LoadedGenerator | undefined;
+  let input: ImageInput | undefined;
+  let thresholds: number[] | undefined;
+  if (opts.weights) {
+    generator = loadGenerator(opts.weights, opts.config);
+    const { model } = generator;
+    if (opts.truncation !== undefined) checkTruncation(opts.truncation, model.usesTruncation);
+    if (thresholdsAsked) {
+      const t = thresholdsForModel(thresholdsAsked, model);
+      if (t.note) note(t.note);
+      thresholds = t.values;
+    }
+  } else {
+    input = openImageInput(opts.images!, { limit: opts.n });
+    if (opts.n !== undefined && input.count < opts.n) {
+      throw new UserError(`-n ${opts.n} asks for more images than the ${input.count} in ${opts.images}`);
+    }
+    checkSampleCount(plan, input.count, opts.images!);
+  }
+  const n = generator ? opts.n ?? DEFAULT_N : input!.count;
+  if (plan.metrics.includes('fid') && n < FULL_RANK_SAMPLES) {
+    note(`${n} samples < ${FULL_RANK_SAMPLES}: the 2048x2048 covariance is rank-deficient, so FID is biased upward (the paper uses 50000)`);
+  }
+
+  const extractor = loadExtractor(choice, { pipeline, batchSize: opts.batch, threads: opts.threads });
+  try {
+    // --- reference
+    const realBar: { bar?: Progress } = {};
+    const reference = await loadReference(extractor, plan, {
+      statsFile: opts.stats,
+      real: opts.real,
+      batch: opts.batch,
+      skipBad: opts.skipBad,
+      onProgress: (done, total) => (realBar.bar ??= progressBar(total, 'real images')).update(done),
+    });
+    realBar.bar?.stop();
+    const ctx: EvalContext = { extractor, plan, reference };
+
+    // --- score
+    const report: EvalReport = {
+      tool: 'biggan eval',
+      created: new Date().toISOString(),
+      mode: generator ? 'generator' : 'images',
+      n,
+      seed: generator ? opts.seed : null,
+      truncation: null,
+      class_sampling: null,
+      inception: { weights: choice.file, sha256: '', procedural: choice.procedural, pipeline, batch: opts.batch },
+      reference: {},
+      metric_settings: metricSettings(plan),
+      notes,
+      elapsed_s: 0,
+    };
+    let single: ScoreResult | undefined;
+    if (generator) {
+      const { model } = generator;
+      report.class_sampling = model.numClasses > 1 ? classSampling : 'unconditional';
+      report.truncation = opts.truncation ?? (model.usesTruncation ? 1 : null);
+      const base = { n, seed: opts.seed, classSampling, batch: opts.batch };
+      if (thresholds) {
+        const bar = progressBar(n * thresholds.length, 'eval sweep');
+        const rows = await runTruncationSweep(model, ctx, base, thresholds, { threads: opts.threads, onProgress: (d) => bar.update(d) });
+        bar.stop();
+        report.truncation = null;
+        report.sweep = rows.map((r) => ({ truncation: r.truncation, ...r.metrics }));
+        process.stdout.write(`${sweepTable(rows)}\n`);
+        const plotFile = opts.plot ?? (opts.out ? opts.out.replace(/(\.json)?$/i, '-sweep.png') : 'truncation-sweep.png');
+        const title = `${model.kind} ${model.resolution}px: truncation sweep, n=${n} per point`;
+        plotSweep(plotFile, rows, title);
+        process.stderr.write(`wrote the sweep plot to ${plotFile}\n`);
+      } else {
+        const bar = progressBar(n, 'eval');
+        single = await evaluateGenerator(model, ctx, { ...base, truncation: opts.truncation }, { threads: opts.threads, onProgress: (d) => bar.update(d) });
+        bar.stop();
+      }
+      report.generator = {
+        weights: { file: path.resolve(opts.weights!), sha256: sha256File(opts.weights!) },
+        ...(opts.config ? { config: { file: path.resolve(opts.config), sha256: sha256File(opts.config) } } : {}),
+        layout: generator.layout,
+        kind: model.kind,
+        resolution: model.resolution,
+        num_classes: model.numClasses,
+        z_dim: model.zDim,
+      };
+    } else {
+      let skipped = 0;
+      const bar = progressBar(n, 'eval');
+      try {
+        single = await scoreBatches(ctx, imageBatches(input!, opts.batch, { skipBad: opts.skipBad, onSkip: (name, why) => {
+          skipped++;
+          note(`skipped unreadable image ${name}: ${why}`);
+        } }), (d) => bar.update(d + skipped));
+      } finally {
+        bar.stop();
+      }
+      report.n = single.collected.count;
+      report.images = { path: input!.location, kind: input!.kind, count: single.collected.count, skipped, sha256: input!.sha256() };
+    }
+
+    if (single) {
+      report.metrics = single.metrics;
+      if (single.constantFeatures && plan.fidEpsOffset === 'pytorch-fid') {
+        note("some pool3 features are constant across a set: as pytorch-fid does then, FID's square root used (s1 + 1e-6 I)(s2 + 1e-6 I), which shifts it by up to 0.004 (--fid-eps-offset never to avoid)");
+      }
+      const t = report.truncation === null ? 'none' : String(report.truncation);
+      const what = generator ? `n=${report.n}, truncation ${t}, seed ${opts.seed}` : `n=${report.n} images`;
+      process.stdout.write(`${formatMetrics(single.metrics)}   (${what}, pipeline ${pipeline})\n`);
+      if (opts.shardOut) {
+        const source = generator ? `generator:${path.resolve(opts.weights!)} seed ${opts.seed} n ${n} truncation ${t}` : `${input!.kind}:${input!.location} (${report.n} images)`;
+        writeShard(opts.shardOut, single.collected.stats, { pipeline, inceptionSha256: inceptionWeightsSha256(choice), sources: [source] });
+      }
+    }
+    if (reference.statsFile) {
+      const l = reference.statsFile.loaded;
+      report.reference.stats = { file: path.resolve(reference.statsFile.file), sha256: sha256File(reference.statsFile.file), kind: l.kind, ...(l.count !== undefined ? { count: l.count } : {}) };
+    }
+    if (reference.real) report.reference.real = reference.real;
+    if (opts.out) {
+      report.inception.sha256 = inceptionWeightsSha256(choice);
+      report.elapsed_s = Number(((performance.now() - started) / 1000).toFixed(3));
+      writeReport(opts.out, report);
+      process.stderr.write(`wrote the report to ${opts.out}\n`);
+    }
+  } finally {
+    input?.close();
+    await extractor.release();
+  }
+}
