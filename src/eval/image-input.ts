@@ -59,7 +59,7 @@ export function openImageInput(spec: string, opts: ImageInputOptions = {}): Imag
     return new FolderInput(file, opts);
   }
   if (npy) return new NpyInput(file, opts);
-  if (/\.bgd$/i.test(file)) return new PreparedInput(file, opts);
+  if (/\.bgd$/i.test(file)) return new PreparedInput(PreparedDataset.open(path.resolve(file)), path.resolve(file), opts);
   throw new UserError(`${file} is not a folder, .npy or .bgd file (expected a folder of PNG/JPEG images, an .npy array or a prepared .bgd file)`);
 }
 
@@ -234,16 +234,15 @@ class NpyInput implements ImageInput {
   close(): void { /* the array is garbage-collected */ }
 }
 
-class PreparedInput implements ImageInput {
+/** A prepared training set (already cropped and resized to its resolution) as an input. */
+export class PreparedInput implements ImageInput {
   readonly kind = 'prepared' as const;
   readonly location: string;
   readonly count: number;
-  private readonly ds: PreparedDataset;
 
-  constructor(file: string, opts: ImageInputOptions) {
-    this.location = path.resolve(file);
-    this.ds = PreparedDataset.open(this.location);
-    this.count = applyLimit(this.ds.count, opts.limit);
+  constructor(private readonly ds: PreparedDataset, location: string, opts: ImageInputOptions = {}) {
+    this.location = location;
+    this.count = applyLimit(ds.count, opts.limit);
   }
 
   itemName(i: number): string {
@@ -256,7 +255,7 @@ class PreparedInput implements ImageInput {
   }
 
   sha256(): string {
-    return sha256File(this.location);
+    return this.ds.file ? sha256File(this.ds.file) : '';
   }
 
   close(): void {

@@ -92,6 +92,12 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     process.stderr.write(`note: ${line}\n`);
   };
 
+  const constantFeatureNote = (): void => {
+    if (plan.metrics.includes('fid') && plan.fidEpsOffset === 'pytorch-fid') {
+      note("some pool3 features are constant across a set: as pytorch-fid does then, FID's square root used (s1 + 1e-6 I)(s2 + 1e-6 I), which moves it by up to 0.004 (--fid-eps-offset never avoids this)");
+    }
+  };
+
   // --- flags that contradict each other, before anything is loaded
   if (!!opts.weights === !!opts.images) throw new UserError('give either --weights CKPT (generate and score) or --images PATH (score existing images)');
   if (opts.images) {
@@ -191,6 +197,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
         bar.stop();
         report.truncation = null;
         report.sweep = rows.map((r) => ({ truncation: r.truncation, ...r.metrics }));
+        if (rows.some((r) => r.constantFeatures)) constantFeatureNote();
         process.stdout.write(`${sweepTable(rows)}\n`);
         const plotFile = opts.plot ?? (opts.out ? opts.out.replace(/(\.json)?$/i, '-sweep.png') : 'truncation-sweep.png');
         const title = `${model.kind} ${model.resolution}px: truncation sweep, n=${n} per point`;
@@ -227,9 +234,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
 
     if (single) {
       report.metrics = single.metrics;
-      if (single.constantFeatures && plan.fidEpsOffset === 'pytorch-fid') {
-        note("some pool3 features are constant across a set: as pytorch-fid does then, FID's square root used (s1 + 1e-6 I)(s2 + 1e-6 I), which shifts it by up to 0.004 (--fid-eps-offset never to avoid)");
-      }
+      if (single.constantFeatures) constantFeatureNote();
       const t = report.truncation === null ? 'none' : String(report.truncation);
       const what = generator ? `n=${report.n}, truncation ${t}, seed ${opts.seed}` : `n=${report.n} images`;
       process.stdout.write(`${formatMetrics(single.metrics)}   (${what}, pipeline ${pipeline})\n`);

@@ -1,0 +1,81 @@
+/**
+ * Runs uint8 image batches through Inception and keeps what the metrics need:
+ * always the streaming pool3 statistics (FID, shards; float64 sums, so n can
+ * be large), and when asked the unbiased logits (IS) and the pool3 rows
+ * themselves (KID). The next batch is produced (decoded / generated) while
+ * the network runs on the current one.
+ */
+import { UserError } from '../errors.js';
+import { type Matrix, matrix } from '../linalg/matrix.js';
+import { FeatureStats } from '../metrics/feature-stats.js';
+import type { InceptionFeatureExtractor } from '../metrics/inception/feature-extractor.js';
+import { INCEPTION_CLASSES, INCEPTION_POOL3_DIM } from '../metrics/inception/inception-v3.js';
+import type { ImageBatch } from './image-input.js';
+
+export interface CollectOptions {
+  /** Keep the unbiased logits (Inception Score). */
+  logits?: boolean;
+  /** Keep every pool3 row (KID). */
+  features?: boolean;
+  /** Called after each batch with the number of images done. */
+  onProgress?: (done: number) => void;
+}
+
+export interface CollectedFeatures {
+  count: number;
+  stats: FeatureStats;
+  /** [count, 1008] unbiased logits, when asked. */
+  logits?: Matrix;
+  /** [count, 2048] pool3, when asked. */
+  features?: Matrix;
+}
+
+export async function collectFeatures(
+  extractor: InceptionFeatureExtractor,
+  batches: AsyncIterable<ImageBatch>,
+  opts: CollectOptions = {},
+): Promise<CollectedFeatures> {
+  const stats = new FeatureStats(INCEPTION_POOL3_DIM);
+  const logitChunks: Float32Array[] = [];
+  const featureChunks: Float32Array[] = [];
+  let count = 0;
+  const it = batches[Symbol.asyncIterator]();
+  let next = it.next();
+  // marks the prefetch as handled while the network runs; it is awaited below
+  next.catch(() => {});
+  for (;;) {
+    const r = await next;
+    if (r.done) break;
+    next = it.next();
+    next.catch(() => {});
+    const f = await extractor.extract(r.value.images, { logits: !!opts.logits });
+    checkFinite(f.pool3, count);
+    stats.add({ rows: f.count, cols: INCEPTION_POOL3_DIM, data: f.pool3 });
+    if (opts.logits) logitChunks.push(f.logitsUnbiased!);
+    if (opts.features) featureChunks.push(f.pool3);
+    count += f.count;
+    opts.onProgress?.(count);
+  }
+  const out: CollectedFeatures = { count, stats };
+  if (opts.logits) out.logits = concatRows(logitChunks, count, INCEPTION_CLASSES);
+  if (opts.features) out.features = concatRows(featureChunks, count, INCEPTION_POOL3_DIM);
+  return out;
+}
+
+function checkFinite(x: Float32Array, before: number): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new UserError(`Inception features of image ${before + Math.floor(i / INCEPTION_POOL3_DIM)} are NaN or infinite (are the Inception weights damaged?)`);
+    }
+  }
+}
+
+function concatRows(chunks: Float32Array[], rows: number, cols: number): Matrix {
+  const m = matrix(rows, cols);
+  let o = 0;
+  for (const c of chunks) {
+    m.data.set(c, o);
+    o += c.length;
+  }
+  return m;
+}
