@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import type { ExportedModel } from './onnx-export.js';
 import type { DType } from './graph.js';
 import { numel } from '../io/ndarray.js';
+import { UserError } from '../errors.js';
 
 export type Feed = Float32Array | Float64Array | BigInt64Array | Uint8Array;
 export type Fetched = Float32Array | Float64Array | BigInt64Array | Uint8Array;
@@ -29,19 +30,42 @@ export function defaultThreads(): number | undefined {
   return n;
 }
 
+/** Execution providers from BIGGAN_PROVIDERS (e.g. "cuda,cpu" where this onnxruntime build has CUDA). */
+export function defaultProviders(): string[] {
+  const env = process.env.BIGGAN_PROVIDERS;
+  return env ? env.split(',').map((s) => s.trim()).filter(Boolean) : ['cpu'];
+}
+
 function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptions {
   const threads = opts.threads ?? defaultThreads();
   return {
-    executionProviders: opts.providers ?? ['cpu'],
+    executionProviders: opts.providers ?? defaultProviders(),
     graphOptimizationLevel: opts.optimization ?? 'all',
     enableMemPattern: false,
     enableCpuMemArena: true,
     executionMode: 'sequential',
     // warnings (e.g. "optimized model is CPU-specific", which we account for) stay off the CLI's stderr
-    logSeverityLevel: 3,
+    logSeverityLevel: 4,
     ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
   };
+}
+
+// Failures surface as exceptions (which we turn into messages); the native logger's copies
+// would only add raw lines to the CLI's stderr.
+ort.env.logLevel = 'fatal';
+
+async function createSession(model: Uint8Array | string, opts: RuntimeOptions): Promise<ort.InferenceSession> {
+  const options = sessionOptions(opts);
+  try {
+    return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+  } catch (e) {
+    const providers = (options.executionProviders ?? []) as string[];
+    if (providers.some((p) => p !== 'cpu') && /provider|Failed to load library/i.test(String(e))) {
+      throw new UserError(`execution provider(s) ${providers.join(', ')} not available in this onnxruntime-node build (set BIGGAN_PROVIDERS=cpu): ${String((e as Error).message ?? e).split('\n')[0].slice(0, 200)}`);
+    }
+    throw e;
+  }
 }
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
@@ -53,13 +77,13 @@ export class CompiledGraph {
   ) {}
 
   static async create(model: ExportedModel, opts: RuntimeOptions = {}): Promise<CompiledGraph> {
-    const session = await ort.InferenceSession.create(model.bytes, sessionOptions(opts));
+    const session = await createSession(model.bytes, opts);
     return new CompiledGraph(session, { inputs: model.inputs, outputs: model.outputs });
   }
 
   /** Loads a model file previously saved (e.g. an optimized model), with its declared inputs/outputs. */
   static async fromFile(path: string, io: Pick<ExportedModel, 'inputs' | 'outputs'>, opts: RuntimeOptions = {}): Promise<CompiledGraph> {
-    const session = await ort.InferenceSession.create(path, sessionOptions(opts));
+    const session = await createSession(path, opts);
     return new CompiledGraph(session, io);
   }
 
