@@ -214,20 +214,21 @@ export class GanTrainer {
       yFake: inputs.yFakes[k],
     });
     const gIn: GStepInputs = { z: inputs.zs[n], yFake: inputs.yFakes[n] };
-    this.itr += 1;
+    const itr = this.itr + 1; // upstream counts the iteration before running it (the EMA schedule sees it)
     const trace = opts.trace ?? false;
     let dSteps: { result: DStepResult; trace?: DStepTrace }[];
     let gStep: { result: GStepResult; trace?: GStepTrace };
     if (this.mode === 'single') {
-      ({ dSteps, gStep } = (await this.runStages({ dSteps: n, gStep: true, trace }, [...Array(n).keys()].map(dIn), gIn)) as Required<StageRun>);
+      ({ dSteps, gStep } = (await this.runStages({ dSteps: n, gStep: true, trace }, [...Array(n).keys()].map(dIn), gIn, itr)) as Required<StageRun>);
     } else {
       dSteps = [];
       for (let k = 0; k < n; k++) dSteps.push((await this.runStages({ dSteps: 1, gStep: false, trace }, [dIn(k)])).dSteps[0]);
-      gStep = (await this.runStages({ dSteps: 0, gStep: true, trace }, [], gIn)).gStep!;
+      gStep = (await this.runStages({ dSteps: 0, gStep: true, trace }, [], gIn, itr)).gStep!;
     }
+    this.itr = itr;
     const last = dSteps[dSteps.length - 1]?.result;
     return {
-      itr: this.itr,
+      itr,
       dLossReal: last?.lossReal ?? NaN,
       dLossFake: last?.lossFake ?? NaN,
       gLoss: gStep.result.loss,
@@ -312,7 +313,7 @@ export class GanTrainer {
     return stage;
   }
 
-  private async runStages(plan: StagePlan, dInputs: DStepInputs[], gInputs?: GStepInputs): Promise<StageRun> {
+  private async runStages(plan: StagePlan, dInputs: DStepInputs[], gInputs?: GStepInputs, itr = this.itr): Promise<StageRun> {
     checkHyper(this.hyper);
     const { graph, layout } = await this.stage(plan);
     const h = this.hyper;
@@ -344,7 +345,7 @@ export class GanTrainer {
         [gStepInput('y_fake')]: gi.yFake,
         [gStepInput('ortho_scale')]: Float32Array.of(orthoScale(h.orthoVariant, h.orthoBeta)),
         ...adamScalarFeeds(gStepInput('adam'), gAdam, this.gOptim.step + 1),
-        ...emaScalarFeeds(this.itr, { decay: h.emaDecay, start: h.emaStart } satisfies EmaHyper),
+        ...emaScalarFeeds(itr, { decay: h.emaDecay, start: h.emaStart } satisfies EmaHyper),
       });
     }
     const r = await graph.run(feeds);
