@@ -12,6 +12,7 @@ const OUT = path.resolve('.bench-out');
 
 const sections: Record<string, () => Promise<string>> = {
   sampling: async () => (await benchSampling(OUT)).table,
+  inception: async () => (await (await import('./inception.js')).benchInception(OUT)).table,
 };
 
 async function main(): Promise<void> {

@@ -36,6 +36,8 @@ export interface EvalContext {
 
 export interface ReferenceOptions {
   statsFile?: string;
+  /** The statistics file's contents when already read (readReferenceStats). */
+  statsLoaded?: LoadedStats;
   /** Real images (folder, .npy, .bgd) for KID, or for FID when no statistics file is given. */
   real?: string;
   /** Use only the first `realLimit` real images. */
@@ -49,7 +51,7 @@ export interface ReferenceOptions {
 export async function loadReference(extractor: InceptionFeatureExtractor, plan: MetricPlan, opts: ReferenceOptions): Promise<Reference> {
   const ref: Reference = {};
   if (opts.statsFile) {
-    const loaded = readReferenceStats(opts.statsFile);
+    const loaded = opts.statsLoaded ?? readReferenceStats(opts.statsFile);
     ref.statsFile = { file: opts.statsFile, loaded };
     ref.stats = loaded.stats;
   }

@@ -46,7 +46,7 @@ export interface ImageInputOptions {
 
 /** Opens `spec` (folder, .npy, .bgd); a path that is none of these is a one-line UserError. */
 export function openImageInput(spec: string, opts: ImageInputOptions = {}): ImageInput {
-  const npy = /^(.+\.npy)(:.+\.npy)?$/i.exec(spec);
+  const npy = /^(.+?\.npy)(:.+\.npy)?$/i.exec(spec);
   const file = npy ? npy[1]! : spec;
   let st: fs.Stats;
   try {

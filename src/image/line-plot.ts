@@ -136,6 +136,7 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: PlotOptions 
     line: s.line ?? true,
     marker: s.marker ?? (s.line === false ? 'circle' : 'none'),
   }));
+  const placed: Rect[] = [];
   for (const s of styled) {
     const valid = (i: number): boolean => {
       const x = s.x[i]!, y = s.y[i]!;
@@ -152,7 +153,8 @@ export function renderLinePlot(series: readonly PlotSeries[], opts: PlotOptions 
       if (s.marker !== 'none') drawMarker(img, x, y, s.marker, s.markerSize ?? 5, s.color, clip);
       const label = s.pointLabels?.[i];
       if (label && x >= clip.x0 && x <= clip.x1 && y >= clip.y0 && y <= clip.y1) {
-        drawText(img.rgba, width, height, Math.round(x) + 4, Math.round(y) - textH - 2, label, s.color, fs);
+        const spot = labelSpot(Math.round(x), Math.round(y), measureText(label, fs).width, textH, clip, placed);
+        if (spot) drawTextWithHalo(img, spot.x0, spot.y0, label, s.color, opts.background ?? [255, 255, 255], fs);
       }
     }
   }
@@ -347,6 +349,36 @@ function clipSegment(x0: number, y0: number, x1: number, y1: number, r: Rect): [
     if (t0 > t1) return null;
   }
   return [x0 + t0 * dx, y0 + t0 * dy, x0 + t1 * dx, y0 + t1 * dy];
+}
+
+/** Text with a 1-pixel outline in the background colour, so it stays legible where it crosses a line. */
+function drawTextWithHalo(img: RgbaImage, x: number, y: number, text: string, c: Color, halo: Color, scale: number): void {
+  for (const [dx, dy] of [[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]] as const) {
+    drawText(img.rgba, img.width, img.height, x + dx, y + dy, text, halo, scale);
+  }
+  drawText(img.rgba, img.width, img.height, x, y, text, c, scale);
+}
+
+/**
+ * Where a point's label goes: above-right, below-right, above-left or below-left
+ * of it, the first inside `area` that overlaps no label placed before (which is
+ * then recorded); null when none fits, so crowded labels are dropped, not stacked.
+ */
+function labelSpot(x: number, y: number, w: number, h: number, area: Rect, placed: Rect[]): Rect | null {
+  const gap = 4;
+  const candidates: Rect[] = [
+    { x0: x + gap, y0: y - h - 2, x1: x + gap + w, y1: y - 2 },
+    { x0: x + gap, y0: y + 3, x1: x + gap + w, y1: y + 3 + h },
+    { x0: x - gap - w, y0: y - h - 2, x1: x - gap, y1: y - 2 },
+    { x0: x - gap - w, y0: y + 3, x1: x - gap, y1: y + 3 + h },
+  ];
+  for (const r of candidates) {
+    if (r.x0 < area.x0 || r.y0 < area.y0 || r.x1 > area.x1 || r.y1 > area.y1) continue;
+    if (placed.some((p) => r.x0 < p.x1 + 2 && p.x0 < r.x1 + 2 && r.y0 < p.y1 + 1 && p.y0 < r.y1 + 1)) continue;
+    placed.push(r);
+    return r;
+  }
+  return null;
 }
 
 function drawMarker(img: RgbaImage, x: number, y: number, shape: MarkerShape, size: number, c: Color, clip: Rect): void {

@@ -70,7 +70,7 @@ export function registerEval(program: Command): void {
     .option('--plot <file.png>', 'where the sweep plot goes (default: beside --out, else truncation-sweep.png)')
     .option('--seed <s>', 'seed for latents and classes (the same seed gives the same images)', nonNegativeInt, 0)
     .option('--out <report.json>', 'write the JSON report (metrics, n, truncation, seed, pipeline, SHA-256 of weights and statistics)')
-    .addOption(new Option('--pipeline <name>', 'Inception input pipeline: pytorch-fid (default; what published FID statistics use) or torch-fidelity').choices([...INCEPTION_PIPELINES]).default('pytorch-fid'))
+    .addOption(new Option('--pipeline <name>', 'Inception input pipeline: pytorch-fid (what published FID statistics use) or torch-fidelity').choices([...INCEPTION_PIPELINES]).default('pytorch-fid'))
     .option('--batch <b>', 'images per generator / Inception run', positiveInt, 16)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
     .option('--metrics <list>', 'metrics to compute: any of is,fid,kid (default: is,fid with --stats or --real, else is)')
@@ -86,10 +86,16 @@ export function registerEval(program: Command): void {
 
 export async function runEval(opts: EvalOptions): Promise<void> {
   const started = performance.now();
+  // notes wait until the cheap checks pass, so a usage error stays one line
   const notes: string[] = [];
+  let notesShown = 0;
+  const showNotes = (): void => {
+    for (; notesShown < notes.length; notesShown++) process.stderr.write(`note: ${notes[notesShown]}\n`);
+  };
+  let checked = false;
   const note = (line: string): void => {
     notes.push(line);
-    process.stderr.write(`note: ${line}\n`);
+    if (checked) showNotes();
   };
 
   const constantFeatureNote = (): void => {
@@ -156,12 +162,15 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     note(`${n} samples < ${FULL_RANK_SAMPLES}: the 2048x2048 covariance is rank-deficient, so FID is biased upward (the paper uses 50000)`);
   }
 
+  checked = true;
+  showNotes();
   const extractor = loadExtractor(choice, { pipeline, batchSize: opts.batch, threads: opts.threads });
   try {
     // --- reference
     const realBar: { bar?: Progress } = {};
     const reference = await loadReference(extractor, plan, {
       statsFile: opts.stats,
+      statsLoaded: refStats,
       real: opts.real,
       batch: opts.batch,
       skipBad: opts.skipBad,

@@ -70,7 +70,7 @@ export async function runFidStats(opts: FidStatsOptions): Promise<void> {
 
   const pipeline = parseInceptionPipeline(opts.pipeline);
   const choice = chooseInception(opts.inception);
-  if (choice.procedural) process.stderr.write('note: procedural Inception weights (testing aid): these statistics are not comparable with any published ones\n');
+  if (choice.procedural) process.stderr.write('note: procedural Inception weights (a testing aid): these statistics are not comparable with any published ones\n');
   const extractor = loadExtractor(choice, { pipeline, batchSize: opts.batch, threads: opts.threads });
   const progress: { bar?: Progress } = {};
   try {
