@@ -7,11 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { benchSampling } from './sampling.js';
+import { benchTraining } from './training.js';
 
 const OUT = path.resolve('.bench-out');
 
 const sections: Record<string, () => Promise<string>> = {
   sampling: async () => (await benchSampling(OUT)).table,
+  training: async () => (await benchTraining(OUT)).table,
   inception: async () => (await (await import('./inception.js')).benchInception(OUT)).table,
 };
 

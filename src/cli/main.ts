@@ -10,12 +10,15 @@ import { registerDiscriminate } from './commands/discriminate.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerEval } from './commands/eval.js';
 import { registerFidStats } from './commands/fid-stats.js';
+import { registerTrain } from './commands/train.js';
+import { registerPlot } from './commands/plot.js';
+import { registerDAccuracy } from './commands/d-accuracy.js';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('biggan')
-    .description('BigGAN and BigGAN-deep in TypeScript: sample, discriminate, evaluate, export (onnxruntime)')
+    .description('BigGAN and BigGAN-deep in TypeScript: train, sample, discriminate, evaluate, export (onnxruntime)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerSample(program);
@@ -23,6 +26,9 @@ export function buildProgram(): Command {
   registerExportOnnx(program);
   registerEval(program);
   registerFidStats(program);
+  registerTrain(program);
+  registerPlot(program);
+  registerDAccuracy(program);
   return program;
 }
 

@@ -1,0 +1,238 @@
+/**
+ * `biggan train`: train BigGAN / BigGAN-deep on an image folder, CIFAR-10 or .npy
+ * arrays — or, without --data, the embedded demo on the synthetic dataset. Flags not
+ * given take the paper's values (or, with --resume, the run's saved ones).
+ * Exit status: 0 done (or stopped by Ctrl-C with a checkpoint), 1 user error or a
+ * diverged run, 3 collapse detected.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { UserError } from '../../errors.js';
+import { TrainRun, type ProgressInfo, type TrainResult } from '../../train/run/train-run.js';
+import type { CollapseConfig, TrainFlags } from '../../train/run/config.js';
+import { LATENT_DISTRIBUTIONS, type LatentDistribution } from '../../train/run/latents.js';
+import { ORTHO_VARIANTS, type OrthoVariant } from '../../train/orthogonal-regularization.js';
+import { parseAttentionString } from '../../models/biggan-config.js';
+import { progressBar } from '../progress.js';
+import { finiteNumber, nonNegativeInt, positiveInt } from '../options.js';
+
+function betas(value: string): [number, number] {
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (parts.length !== 2 || parts.some((b) => !Number.isFinite(b) || b < 0 || b >= 1)) throw new InvalidArgumentError(`expected two numbers in [0, 1) like "0,0.999", got "${value}"`);
+  return parts as [number, number];
+}
+
+function attention(value: string): number[] {
+  if (value === 'none') return [];
+  try {
+    return parseAttentionString(value, 'attention');
+  } catch {
+    throw new InvalidArgumentError(`expected resolutions joined by '_' (e.g. 64 or 32_64; 0 or none for none), got "${value}"`);
+  }
+}
+
+type Opts = Record<string, unknown>;
+
+/** The flags the user actually typed (commander fills in defaults for --no-* options). */
+function given(cmd: Command, opts: Opts): Opts {
+  return Object.fromEntries(Object.entries(opts).filter(([k]) => cmd.getOptionValueSource(k) === 'cli'));
+}
+
+export function flagsFrom(o: Opts): TrainFlags {
+  const collapse: Partial<CollapseConfig> = {};
+  const setC = <K extends keyof CollapseConfig>(k: K, v: unknown): void => {
+    if (v !== undefined) collapse[k] = v as CollapseConfig[K];
+  };
+  setC('enabled', o.collapseWatch);
+  setC('action', o.collapseAction);
+  setC('warmup', o.collapseWarmup);
+  setC('sigmaFactor', o.collapseSigmaFactor);
+  setC('sigmaWindow', o.collapseSigmaWindow);
+  setC('dLossLow', o.collapseDLossLow);
+  setC('dLossHigh', o.collapseDLossHigh);
+  setC('dLossWindow', o.collapseDLossWindow);
+  setC('diversityFraction', o.collapseDiversity);
+  if (o.sigmaClamp !== undefined && o.sigmaClampRatio !== undefined) throw new UserError('give either --sigma-clamp or --sigma-clamp-ratio, not both');
+  const b = o.betas as [number, number] | undefined;
+  const flags: TrainFlags = {
+    data: o.data as string | undefined,
+    resolution: o.resolution as number | undefined,
+    flip: o.flip as boolean | undefined,
+    arch: o.arch as TrainFlags['arch'],
+    gCh: o.ch as number | undefined,
+    dCh: (o.dCh ?? o.ch) as number | undefined,
+    dimZ: o.dimZ as number | undefined,
+    sharedDim: o.sharedDim as number | undefined,
+    hier: o.hier as boolean | undefined,
+    gAttn: o.gAttn as number[] | undefined,
+    dAttn: o.dAttn as number[] | undefined,
+    bnEps: o.bnEps as number | undefined,
+    snEps: o.snEps as number | undefined,
+    batch: o.batch as number | undefined,
+    steps: o.steps as number | undefined,
+    seed: o.seed as number | undefined,
+    gLr: o.gLr as number | undefined,
+    dLr: o.dLr as number | undefined,
+    gBetas: (o.gBetas ?? b) as [number, number] | undefined,
+    dBetas: (o.dBetas ?? b) as [number, number] | undefined,
+    adamEps: o.adamEps as number | undefined,
+    dSteps: o.dSteps as number | undefined,
+    orthoBeta: o.orthoBeta as number | undefined,
+    orthoVariant: o.orthoVariant as OrthoVariant | undefined,
+    emaDecay: o.emaDecay as number | undefined,
+    emaStart: o.emaStart as number | undefined,
+    standingPasses: o.standingPasses as number | undefined,
+    standingBatch: o.standingBatch as number | undefined,
+    latent: o.latent as LatentDistribution | undefined,
+    zStd: o.zStd as number | undefined,
+    r1Gamma: o.r1Gamma as number | undefined,
+    sigmaClamp:
+      o.sigmaClamp !== undefined ? { kind: 'value', value: o.sigmaClamp as number } : o.sigmaClampRatio !== undefined ? { kind: 'ratio', ratio: o.sigmaClampRatio as number } : undefined,
+    graphs: o.graphs as TrainFlags['graphs'],
+    checkpointEvery: o.checkpointEvery as number | undefined,
+    keepCheckpoints: o.keepCheckpoints as number | undefined,
+    logEvery: o.logEvery as number | undefined,
+    svEvery: o.svEvery as number | undefined,
+    sampleEvery: o.sampleEvery as number | undefined,
+    ...(Object.keys(collapse).length ? { collapse } : {}),
+  };
+  if (o.syntheticClasses !== undefined || o.syntheticCount !== undefined) {
+    if (o.data !== undefined) throw new UserError('--synthetic-classes / --synthetic-count apply only without --data');
+    flags.synthetic = { numClasses: (o.syntheticClasses as number) ?? 8, count: (o.syntheticCount as number) ?? 100 * ((o.syntheticClasses as number) ?? 8), seed: 0 };
+  }
+  return flags;
+}
+
+export function registerTrain(program: Command): void {
+  const num = finiteNumber;
+  program
+    .command('train')
+    .description('train BigGAN on a class-labelled image folder, CIFAR-10 or .npy arrays (without --data: a short demo on built-in synthetic data)')
+    .option('--data <path>', 'image folder (one sub-folder per class), CIFAR-10 binary folder, images.npy[:labels.npy], or a prepared .bgd (default: embedded synthetic data and the demo settings)')
+    .requiredOption('--out <dir>', 'run directory: checkpoint.safetensors, checkpoints/, log.jsonl, samples/')
+    .option('--resume', 'continue the run in --out exactly where its last checkpoint left it (flags given again override the saved ones)')
+    .addOption(new Option('--arch <arch>', 'network family (default biggan)').choices(['biggan', 'biggan-deep']))
+    .option('--resolution <r>', 'image side: 32, 64, 128, 256, 512 (default 128; demo 32)', positiveInt)
+    .option('--ch <c>', 'channel width of G and D (default 64 at 32x32, 96 above; biggan-deep 128; demo 8)', positiveInt)
+    .option('--d-ch <c>', 'channel width of D (default: --ch)', positiveInt)
+    .option('--dim-z <n>', 'latent size (paper: 128 at 32, 120 at 64/128, 140 at 256, 128 at 512; hier rounds it down to a multiple of the chunks)', positiveInt)
+    .option('--shared-dim <n>', 'size of the shared class embedding (default 128)', positiveInt)
+    .option('--no-hier', 'feed the whole z to the first layer (default: hierarchical latents)')
+    .option('--g-attn <res>', 'G self-attention resolutions, e.g. 64 or 32_64, 0 for none (default 64)', attention)
+    .option('--d-attn <res>', 'D self-attention resolutions (default 64)', attention)
+    .option('--bn-eps <e>', 'batch-norm epsilon (default 1e-5)', num)
+    .option('--sn-eps <e>', 'spectral-norm epsilon (default 1e-6)', num)
+    .option('--batch <b>', 'images per D step and per G step (default 50; demo 16)', positiveInt)
+    .option('--steps <n>', 'total iterations of the run; one iteration = the D steps + one G step (default 100000; demo 300)', positiveInt)
+    .option('--seed <s>', 'seed of init, latents and data order (default 0)', nonNegativeInt)
+    .option('--g-lr <lr>', 'G learning rate (paper 5e-5; demo 5e-4)', num)
+    .option('--d-lr <lr>', 'D learning rate (paper 2e-4; demo 5e-4)', num)
+    .option('--betas <b1,b2>', 'Adam betas of G and D (paper 0,0.999)', betas)
+    .option('--g-betas <b1,b2>', 'Adam betas of G', betas)
+    .option('--d-betas <b1,b2>', 'Adam betas of D', betas)
+    .option('--adam-eps <e>', 'Adam epsilon (default 1e-6)', num)
+    .option('--d-steps <n>', 'D steps per G step (paper 2)', positiveInt)
+    .option('--ortho-beta <b>', 'orthogonal regularization beta (paper 1e-4; 0 = off)', num)
+    .addOption(new Option('--ortho-variant <v>', `orthogonal regularization: biggan (off-diagonal, BigGAN-PyTorch's gradient; default), paper (exact gradient of the paper's term), full, none`).choices([...ORTHO_VARIANTS]))
+    .option('--ema-decay <d>', 'EMA decay of G_ema (paper 0.9999; demo 0.99)', num)
+    .option('--ema-start <n>', 'iteration from which G_ema averages (before: a copy of G; default 20000, demo 100)', nonNegativeInt)
+    .option('--standing-passes <n>', 'forward passes gathering standing BN statistics for G_ema at each checkpoint (default 100; 0 = off)', nonNegativeInt)
+    .option('--standing-batch <b>', 'images per standing-statistics pass (default: --batch)', positiveInt)
+    .addOption(new Option('--latent <dist>', 'latent distribution (default normal)').choices([...LATENT_DISTRIBUTIONS]))
+    .option('--z-std <s>', 'scale of the latents (default 1)', num)
+    .option('--r1-gamma <g>', 'R1 zero-centred gradient penalty on D (default 0 = off)', num)
+    .option('--sigma-clamp <v>', "clamp the top singular value of G's weights to v after every G step", num)
+    .option('--sigma-clamp-ratio <r>', "clamp the top singular value of G's weights to r * sigma1", num)
+    .addOption(new Option('--graphs <mode>', 'per-step: a D-step graph and a G-step graph (default: faster, less memory); single: one graph for the whole iteration').choices(['single', 'per-step']))
+    .option('--checkpoint-every <k>', 'iterations between checkpoints (default 1000; demo 100)', positiveInt)
+    .option('--keep-checkpoints <k>', 'periodic checkpoints kept in DIR/checkpoints (default 3)', nonNegativeInt)
+    .option('--log-every <k>', 'iterations per log.jsonl train record (default 10; demo 1)', positiveInt)
+    .option('--sv-every <m>', 'iterations between singular-value measurements (default 500; demo 25; 0 = never)', nonNegativeInt)
+    .option('--sample-every <m>', 'iterations between sample sheets (default 1000; demo 100; 0 = only at the end)', nonNegativeInt)
+    .option('--no-collapse-watch', 'do not stop when collapse is detected')
+    .addOption(new Option('--collapse-action <a>', 'on collapse: stop (default), or rollback (make the last healthy checkpoint the current one, then stop)').choices(['stop', 'rollback']))
+    .option('--collapse-warmup <n>', 'iterations before collapse signals count (default 2000; demo 100)', nonNegativeInt)
+    .option('--collapse-sigma-factor <f>', "a G layer's sigma0 growing by this factor within the window is an explosion (default 4)", num)
+    .option('--collapse-sigma-window <n>', 'singular-value measurements in that window (default 5)', positiveInt)
+    .option('--collapse-d-loss-low <x>', "D's loss must first fall below this (default 0.1)", num)
+    .option('--collapse-d-loss-high <x>', '...then rise above this (default 1.0)', num)
+    .option('--collapse-d-loss-window <n>', "iterations averaged for D's loss (default 20)", positiveInt)
+    .option('--collapse-diversity <f>', 'sample diversity below this fraction of its best is degenerate (default 0.25)', num)
+    .option('--flip', 'random horizontal flips of the training images')
+    .option('--skip-bad', 'leave out unreadable images (and say how many) instead of stopping')
+    .option('--cache <path>', 'prepared-data cache file or folder (default: .biggan-cache/ beside the data)')
+    .option('--synthetic-classes <k>', 'embedded data: number of classes (default 8)', positiveInt)
+    .option('--synthetic-count <n>', 'embedded data: number of images (default 100 per class)', positiveInt)
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .action(async (opts: Opts, cmd: Command) => runTrain(opts, cmd));
+}
+
+async function runTrain(opts: Opts, cmd: Command): Promise<void> {
+  const o = given(cmd, opts);
+  const flags = flagsFrom(o);
+  const fault = process.env.BIGGAN_TRAIN_FAULT; // testing hook: "nan@<step>"
+  const nanAt = fault && /^nan@\d+$/.test(fault) ? Number(fault.slice(4)) : undefined;
+  const note = (line: string): void => void process.stderr.write(`${line}\n`);
+  let onProgress: (p: ProgressInfo) => void = () => {};
+  const run = await TrainRun.open({
+    flags,
+    outDir: opts.out as string,
+    resume: !!opts.resume,
+    skipBad: !!opts.skipBad,
+    cache: opts.cache as string | undefined,
+    runtime: { threads: opts.threads as number | undefined },
+    note,
+    faultNanAtStep: nanAt,
+    progress: (p) => onProgress(p),
+  });
+  const c = run.config;
+  const tty = process.stderr.isTTY;
+  // the bar starts with the first iteration, after the graphs are compiled (their note comes first)
+  let bar: ReturnType<typeof progressBar> | null = null;
+  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));
+  onProgress = (p) => {
+    bar ??= progressBar(c.steps, 'training', ' | {ips} it/s | D real {dr} fake {df} | G {g}');
+    bar.update(p.step, { ips: p.itPerS.toFixed(2), dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss) });
+    // without a terminal (logs, pipes): one line per checkpoint interval
+    if (!tty && (p.step % c.checkpointEvery === 0 || p.step === p.total)) {
+      note(`step ${p.step}/${p.total}: D real ${fmt(p.dLossReal)} fake ${fmt(p.dLossFake)}, G ${fmt(p.gLoss)}, ${p.itPerS.toFixed(2)} it/s`);
+    }
+  };
+  const stop = (): void => {
+    run.requestStop();
+    if (!tty) note('stopping after this iteration (writing a checkpoint)');
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let result: TrainResult;
+  try {
+    result = await run.train();
+  } finally {
+    (bar as ReturnType<typeof progressBar> | null)?.stop();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  report(result, run.dir.root);
+}
+
+function report(r: TrainResult, dir: string): void {
+  const out = (line: string): void => void process.stderr.write(`${line}\n`);
+  switch (r.status) {
+    case 'completed':
+      out(`trained to step ${r.step}: ${r.checkpoint}; samples ${r.sheet}`);
+      out(`sample from it: biggan sample --weights ${r.checkpoint} --out samples.png`);
+      return;
+    case 'interrupted':
+      out(`stopped at step ${r.step} with a checkpoint; continue with: biggan train --out ${dir} --resume`);
+      process.exitCode = 130;
+      return;
+    case 'collapsed':
+      out(r.report);
+      process.exitCode = 3;
+      return;
+    case 'diverged':
+      throw new UserError(
+        `training diverged at step ${r.step} (${r.what}); stopped without writing a checkpoint` +
+          (r.lastGood ? `; the last good one is ${r.lastGood.file} (step ${r.lastGood.step})` : ''),
+      );
+  }
+}

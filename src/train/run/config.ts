@@ -1,0 +1,332 @@
+/**
+ * The configuration of a training run: every knob of the paper's recipe (with the
+ * paper's values as defaults), the architecture, and the run's bookkeeping. It is
+ * plain JSON, stored in every checkpoint, so `--resume` continues with exactly the
+ * settings the run started with; flags given again on resume override them, within
+ * the rules of `compareForResume`.
+ *
+ * Defaults that depend on the architecture or resolution (width, latent size) are
+ * filled in by `resolveConfig`. Without --data, the embedded demo preset applies:
+ * a small, fast network on the synthetic dataset, with learning rates and an EMA
+ * horizon that suit a few hundred iterations.
+ */
+import { UserError } from '../../errors.js';
+import type { OrthoVariant } from '../orthogonal-regularization.js';
+import { ORTHO_VARIANTS } from '../orthogonal-regularization.js';
+import { PAPER_HYPER, type GanHyper } from '../train-step.js';
+import { BIGGAN_RESOLUTIONS } from '../../models/biggan-config.js';
+import { DEEP_G_LAYERS } from '../../models/biggan-deep-config.js';
+import { LATENT_DISTRIBUTIONS, type LatentDistribution } from './latents.js';
+
+export type Arch = 'biggan' | 'biggan-deep';
+export type CollapseAction = 'stop' | 'rollback';
+
+/** Top-singular-value clamp of G's weights after every G step (paper §4.1); null: off. */
+export type SigmaClamp = { kind: 'value'; value: number } | { kind: 'ratio'; ratio: number } | null;
+
+export interface CollapseConfig {
+  enabled: boolean;
+  /** 'rollback': make the last healthy checkpoint DIR/checkpoint.safetensors again, then stop. */
+  action: CollapseAction;
+  /** No signal is raised before this iteration (early training moves fast and legitimately). */
+  warmup: number;
+  /** A G layer's σ0 growing by more than this factor over `sigmaWindow` measurements counts as an explosion. */
+  sigmaFactor: number;
+  sigmaWindow: number;
+  /** D's loss (real + fake, averaged over `dLossWindow` iterations) must first fall below `dLossLow`... */
+  dLossLow: number;
+  /** ...and then rise above `dLossHigh` to count as the collapse jump. */
+  dLossHigh: number;
+  dLossWindow: number;
+  /** Sample-sheet diversity below this fraction of its best value so far counts as degenerate samples. */
+  diversityFraction: number;
+}
+
+export interface TrainConfig {
+  /** Data spec (folder, CIFAR-10 folder, .npy, prepared .bgd); null: the embedded synthetic dataset. */
+  data: string | null;
+  /** Synthetic data (data = null): classes and images. */
+  synthetic: { numClasses: number; count: number; seed: number };
+  resolution: number;
+  /** Random horizontal flips of the real images. */
+  flip: boolean;
+  arch: Arch;
+  gCh: number;
+  dCh: number;
+  dimZ: number;
+  /** Class-embedding size (BigGAN: the shared embedding; BigGAN-deep: class_embed_dim). */
+  sharedDim: number;
+  /** BigGAN: hierarchical latents. */
+  hier: boolean;
+  /** Self-attention resolutions, as BigGAN-PyTorch's attention strings (BigGAN-deep G: none when empty, else at 64). */
+  gAttn: number[];
+  dAttn: number[];
+  bnEps: number;
+  snEps: number;
+
+  batch: number;
+  steps: number;
+  seed: number;
+  gLr: number;
+  dLr: number;
+  gBetas: [number, number];
+  dBetas: [number, number];
+  adamEps: number;
+  dSteps: number;
+  orthoBeta: number;
+  orthoVariant: OrthoVariant;
+  emaDecay: number;
+  emaStart: number;
+  /** Forward passes of G_ema gathering its BN statistics at each checkpoint (0: keep the EMA's running statistics). */
+  standingPasses: number;
+  /** Images per standing-statistics pass (default: batch). */
+  standingBatch: number;
+  latent: LatentDistribution;
+  /** Scale of the latent draws (BigGAN-PyTorch z_var, used as a standard deviation). */
+  zStd: number;
+  /** R1 zero-centred gradient penalty weight γ on D (0: off). */
+  r1Gamma: number;
+  sigmaClamp: SigmaClamp;
+  /** 'single': one graph per iteration; 'per-step': one D-step graph and one G-step graph. */
+  graphs: 'single' | 'per-step';
+
+  checkpointEvery: number;
+  /** Periodic checkpoints kept besides DIR/checkpoint.safetensors (the last healthy one is always kept too). */
+  keepCheckpoints: number;
+  logEvery: number;
+  /** Top-3 singular values of every weight every this many iterations (0: never). */
+  svEvery: number;
+  /** Fixed-latent sample sheet every this many iterations (0: only at the end). */
+  sampleEvery: number;
+  collapse: CollapseConfig;
+}
+
+/** Flags as the user gave them (undefined: not given). */
+export type TrainFlags = { [K in Exclude<keyof TrainConfig, 'collapse'>]?: TrainConfig[K] } & { collapse?: Partial<CollapseConfig> };
+
+export const PAPER_COLLAPSE: Readonly<CollapseConfig> = {
+  enabled: true,
+  action: 'stop',
+  warmup: 2000,
+  sigmaFactor: 4,
+  sigmaWindow: 5,
+  dLossLow: 0.1,
+  dLossHigh: 1.0,
+  dLossWindow: 20,
+  diversityFraction: 0.25,
+};
+
+/** The paper's latent size per resolution (BigGAN: 120 at 128, 140 at 256, 128 at 512; CIFAR scripts: 128). */
+const PAPER_DIM_Z: Record<number, number> = { 32: 128, 64: 120, 128: 120, 256: 140, 512: 128 };
+
+/** What the paper (and BigGAN-PyTorch's launch scripts, where the paper is silent) prescribes. */
+function paperDefaults(resolution: number, arch: Arch): TrainConfig {
+  const h = PAPER_HYPER;
+  return {
+    data: null,
+    synthetic: { numClasses: 8, count: 800, seed: 0 },
+    resolution,
+    flip: false,
+    arch,
+    gCh: arch === 'biggan-deep' ? 128 : resolution <= 32 ? 64 : 96,
+    dCh: arch === 'biggan-deep' ? 128 : resolution <= 32 ? 64 : 96,
+    dimZ: arch === 'biggan-deep' ? 128 : (PAPER_DIM_Z[resolution] ?? 128),
+    sharedDim: 128,
+    hier: true,
+    gAttn: [64],
+    dAttn: [64],
+    bnEps: 1e-5,
+    snEps: 1e-6,
+    batch: 50,
+    steps: 100_000,
+    seed: 0,
+    gLr: h.gLr,
+    dLr: h.dLr,
+    gBetas: [...(h.gBetas ?? h.betas)],
+    dBetas: [...(h.dBetas ?? h.betas)],
+    adamEps: h.adamEps,
+    dSteps: h.numDSteps,
+    orthoBeta: h.orthoBeta,
+    orthoVariant: h.orthoVariant,
+    emaDecay: h.emaDecay,
+    emaStart: h.emaStart,
+    standingPasses: 100,
+    standingBatch: 50,
+    latent: 'normal',
+    zStd: 1,
+    r1Gamma: 0,
+    sigmaClamp: null,
+    // measured (bench/training.ts): per-step graphs are faster and need less memory than one graph
+    graphs: 'per-step',
+    checkpointEvery: 1000,
+    keepCheckpoints: 3,
+    logEvery: 10,
+    svEvery: 500,
+    sampleEvery: 1000,
+    collapse: { ...PAPER_COLLAPSE },
+  };
+}
+
+/**
+ * The embedded demo (no --data): BigGAN 32x32 at width 8 on 8 synthetic hue classes,
+ * 300 iterations. Higher learning rates and a short EMA horizon than the paper's,
+ * so that class-conditional samples appear within a couple of minutes on 2 cores.
+ */
+export const DEMO_OVERRIDES: Readonly<TrainFlags> = {
+  resolution: 32,
+  gCh: 8,
+  dCh: 8,
+  dimZ: 32,
+  sharedDim: 16,
+  gAttn: [],
+  dAttn: [],
+  batch: 16,
+  steps: 300,
+  gLr: 5e-4,
+  dLr: 5e-4,
+  emaDecay: 0.99,
+  emaStart: 100,
+  standingPasses: 16,
+  standingBatch: 16,
+  checkpointEvery: 100,
+  logEvery: 1,
+  svEvery: 25,
+  sampleEvery: 100,
+  collapse: { warmup: 100, sigmaWindow: 4, dLossWindow: 10 },
+};
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A fresh run's config: paper defaults (or the demo preset without --data), then the flags given. */
+export function resolveConfig(flags: TrainFlags): TrainConfig {
+  const given = defined(flags);
+  const demo = (given.data ?? null) === null;
+  const arch = given.arch ?? 'biggan';
+  const resolution = given.resolution ?? (demo ? DEMO_OVERRIDES.resolution! : 128);
+  const base = paperDefaults(resolution, arch);
+  const preset: TrainFlags = demo ? { ...DEMO_OVERRIDES } : {};
+  const cfg: TrainConfig = { ...base, ...defined(preset), ...given, collapse: { ...base.collapse, ...(preset.collapse ?? {}), ...(given.collapse ?? {}) } };
+  if (given.batch !== undefined && given.standingBatch === undefined) cfg.standingBatch = given.batch;
+  else if (given.standingBatch === undefined && preset.standingBatch === undefined) cfg.standingBatch = cfg.batch;
+  validateConfig(cfg);
+  return cfg;
+}
+
+export function validateConfig(c: TrainConfig): void {
+  const bad = (msg: string): never => {
+    throw new UserError(msg);
+  };
+  const posInt = (v: number, flag: string) => (Number.isInteger(v) && v > 0) || bad(`${flag} must be a positive integer, got ${v}`);
+  const nonNegInt = (v: number, flag: string) => (Number.isInteger(v) && v >= 0) || bad(`${flag} must be a non-negative integer, got ${v}`);
+  const posNum = (v: number, flag: string) => (Number.isFinite(v) && v > 0) || bad(`${flag} must be a positive number, got ${v}`);
+  const betas = (b: [number, number], flag: string) =>
+    (b.length === 2 && b.every((x) => Number.isFinite(x) && x >= 0 && x < 1)) || bad(`${flag} must be two numbers in [0, 1), got ${b.join(',')}`);
+  if (c.arch !== 'biggan' && c.arch !== 'biggan-deep') bad(`--arch must be biggan or biggan-deep, got ${c.arch}`);
+  const resolutions = c.arch === 'biggan' ? [...BIGGAN_RESOLUTIONS] : Object.keys(DEEP_G_LAYERS).map(Number);
+  if (!resolutions.includes(c.resolution)) bad(`--resolution ${c.resolution} is not available for ${c.arch} (have ${resolutions.join(', ')})`);
+  posInt(c.gCh, '--ch');
+  posInt(c.dCh, '--d-ch');
+  if (c.arch === 'biggan-deep' && c.dCh % 4 !== 0) bad(`--d-ch must be a multiple of 4 for biggan-deep, got ${c.dCh}`);
+  posInt(c.dimZ, '--dim-z');
+  posInt(c.sharedDim, '--shared-dim');
+  posNum(c.bnEps, '--bn-eps');
+  posNum(c.snEps, '--sn-eps');
+  posInt(c.batch, '--batch');
+  posInt(c.steps, '--steps');
+  nonNegInt(c.seed, '--seed');
+  posNum(c.gLr, '--g-lr');
+  posNum(c.dLr, '--d-lr');
+  betas(c.gBetas, '--g-betas');
+  betas(c.dBetas, '--d-betas');
+  posNum(c.adamEps, '--adam-eps');
+  posInt(c.dSteps, '--d-steps');
+  if (!(Number.isFinite(c.orthoBeta) && c.orthoBeta >= 0)) bad(`--ortho-beta must be >= 0, got ${c.orthoBeta}`);
+  if (!ORTHO_VARIANTS.includes(c.orthoVariant)) bad(`--ortho-variant must be one of ${ORTHO_VARIANTS.join(', ')}, got ${c.orthoVariant}`);
+  if (!(c.emaDecay >= 0 && c.emaDecay <= 1)) bad(`--ema-decay must be in [0, 1], got ${c.emaDecay}`);
+  nonNegInt(c.emaStart, '--ema-start');
+  nonNegInt(c.standingPasses, '--standing-passes');
+  posInt(c.standingBatch, '--standing-batch');
+  if (!LATENT_DISTRIBUTIONS.includes(c.latent)) bad(`--latent must be one of ${LATENT_DISTRIBUTIONS.join(', ')}, got ${c.latent}`);
+  posNum(c.zStd, '--z-std');
+  if (!(Number.isFinite(c.r1Gamma) && c.r1Gamma >= 0)) bad(`--r1-gamma must be >= 0, got ${c.r1Gamma}`);
+  if (c.sigmaClamp?.kind === 'value') posNum(c.sigmaClamp.value, '--sigma-clamp');
+  if (c.sigmaClamp?.kind === 'ratio') posNum(c.sigmaClamp.ratio, '--sigma-clamp-ratio');
+  if (c.graphs !== 'single' && c.graphs !== 'per-step') bad(`--graphs must be single or per-step, got ${c.graphs}`);
+  posInt(c.checkpointEvery, '--checkpoint-every');
+  nonNegInt(c.keepCheckpoints, '--keep-checkpoints');
+  posInt(c.logEvery, '--log-every');
+  nonNegInt(c.svEvery, '--sv-every');
+  nonNegInt(c.sampleEvery, '--sample-every');
+  const k = c.collapse;
+  if (k.action !== 'stop' && k.action !== 'rollback') bad(`--collapse-action must be stop or rollback, got ${k.action}`);
+  nonNegInt(k.warmup, '--collapse-warmup');
+  posNum(k.sigmaFactor, '--collapse-sigma-factor');
+  if (!(k.sigmaFactor > 1)) bad(`--collapse-sigma-factor must be > 1, got ${k.sigmaFactor}`);
+  posInt(k.sigmaWindow, '--collapse-sigma-window');
+  posNum(k.dLossLow, '--collapse-d-loss-low');
+  posNum(k.dLossHigh, '--collapse-d-loss-high');
+  if (!(k.dLossHigh > k.dLossLow)) bad(`--collapse-d-loss-high (${k.dLossHigh}) must exceed --collapse-d-loss-low (${k.dLossLow})`);
+  posInt(k.dLossWindow, '--collapse-d-loss-window');
+  if (!(k.diversityFraction > 0 && k.diversityFraction < 1)) bad(`--collapse-diversity must be in (0, 1), got ${k.diversityFraction}`);
+  const s = c.synthetic;
+  if (!(Number.isInteger(s.numClasses) && s.numClasses >= 2 && s.numClasses <= 36)) bad(`synthetic classes must be in [2, 36], got ${s.numClasses}`);
+  posInt(s.count, 'synthetic image count');
+}
+
+/** The GanTrainer settings of a config. */
+export function hyperOf(c: TrainConfig): GanHyper {
+  return {
+    gLr: c.gLr,
+    dLr: c.dLr,
+    betas: c.gBetas,
+    gBetas: c.gBetas,
+    dBetas: c.dBetas,
+    adamEps: c.adamEps,
+    numDSteps: c.dSteps,
+    orthoBeta: c.orthoBeta,
+    orthoVariant: c.orthoVariant,
+    emaDecay: c.emaDecay,
+    emaStart: c.emaStart,
+  };
+}
+
+/** Fields that define the model, its data or the random streams: a resumed run must keep them. */
+const FIXED: (keyof TrainConfig)[] = [
+  'data', 'synthetic', 'resolution', 'flip', 'arch', 'gCh', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch', 'seed', 'dSteps',
+];
+/** Fields that change the optimisation: allowed on resume, but the continuation is then no exact replay. */
+const TUNABLE: (keyof TrainConfig)[] = [
+  'gLr', 'dLr', 'gBetas', 'dBetas', 'adamEps', 'orthoBeta', 'orthoVariant', 'emaDecay', 'emaStart', 'standingPasses', 'standingBatch',
+  'latent', 'zStd', 'r1Gamma', 'sigmaClamp', 'graphs',
+];
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The config a resumed run continues with: the saved one, overridden by the flags
+ * given now. Changing a FIXED field is refused; changed TUNABLE fields are returned
+ * so the caller can say that the continuation differs from an uninterrupted run.
+ */
+export function mergeForResume(saved: TrainConfig, flags: TrainFlags): { config: TrainConfig; changed: string[] } {
+  const given = defined(flags);
+  const cfg: TrainConfig = { ...saved, ...given, collapse: { ...saved.collapse, ...(given.collapse ?? {}) } };
+  const refused = FIXED.filter((k) => k in given && !same(given[k], saved[k]));
+  if (refused.length) {
+    const list = refused.map((k) => `${k} ${JSON.stringify(saved[k])} -> ${JSON.stringify(given[k])}`).join(', ');
+    throw new UserError(`--resume cannot change the model, data, batch or seed of a run (${list}); start a new run in another --out`);
+  }
+  validateConfig(cfg);
+  return { config: cfg, changed: TUNABLE.filter((k) => !same(cfg[k], saved[k])) };
+}
+
+/** Parses a config stored in a checkpoint (checks it is complete). */
+export function parseStoredConfig(json: unknown, source: string): TrainConfig {
+  if (!json || typeof json !== 'object') throw new UserError(`${source}: no training configuration in the checkpoint`);
+  const c = json as TrainConfig;
+  const missing = (Object.keys(paperDefaults(32, 'biggan')) as (keyof TrainConfig)[]).filter((k) => !(k in c));
+  if (missing.length) throw new UserError(`${source}: the stored training configuration lacks ${missing.join(', ')}`);
+  validateConfig(c);
+  return c;
+}

@@ -1,0 +1,183 @@
+/**
+ * The layout of a run directory (the contract `biggan train --out DIR` writes and
+ * `biggan plot DIR` / `--resume` read):
+ *
+ *   DIR/checkpoint.safetensors          always the latest complete checkpoint
+ *   DIR/checkpoints/step-00001000.safetensors   periodic checkpoints (the newest K,
+ *                                        plus the newest one old enough to predate
+ *                                        any collapse still being detected)
+ *   DIR/log.jsonl                        one JSON record per line (run-log.ts)
+ *   DIR/samples/step-00001000.png        fixed-latent sample sheets; samples/final.png
+ *   DIR/config.json                      the run's configuration (for people; the
+ *                                        checkpoint holds the authoritative copy)
+ *   DIR/collapse-report.txt              written when the collapse watch stops the run
+ *   DIR/plot.png                         `biggan plot DIR`
+ *
+ * Replacing DIR/checkpoint.safetensors: the periodic file is written atomically
+ * (temporary file, fsync, rename), then hard-linked under a temporary name in DIR
+ * and renamed over checkpoint.safetensors, and the directory is fsynced; so the
+ * name always refers to one complete file and the data is written once. Where hard
+ * links are not available the file is copied to the temporary name (and fsynced).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../errors.js';
+
+const STEP_FILE = /^step-(\d{8,})\.safetensors$/;
+
+export class RunDir {
+  readonly root: string;
+
+  constructor(dir: string) {
+    this.root = path.resolve(dir);
+  }
+
+  get checkpoint(): string {
+    return path.join(this.root, 'checkpoint.safetensors');
+  }
+  get checkpointsDir(): string {
+    return path.join(this.root, 'checkpoints');
+  }
+  get samplesDir(): string {
+    return path.join(this.root, 'samples');
+  }
+  get log(): string {
+    return path.join(this.root, 'log.jsonl');
+  }
+  get config(): string {
+    return path.join(this.root, 'config.json');
+  }
+  get collapseReport(): string {
+    return path.join(this.root, 'collapse-report.txt');
+  }
+  get plot(): string {
+    return path.join(this.root, 'plot.png');
+  }
+
+  stepCheckpoint(step: number): string {
+    return path.join(this.checkpointsDir, `step-${String(step).padStart(8, '0')}.safetensors`);
+  }
+  sampleSheet(step: number | 'final'): string {
+    return path.join(this.samplesDir, step === 'final' ? 'final.png' : `step-${String(step).padStart(8, '0')}.png`);
+  }
+
+  /** DIR-relative name for logs and messages. */
+  relative(file: string): string {
+    return path.relative(this.root, file);
+  }
+
+  create(): void {
+    try {
+      for (const d of [this.root, this.checkpointsDir, this.samplesDir]) fs.mkdirSync(d, { recursive: true });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new UserError(`cannot create the run directory ${this.root}: ${e.code ?? e.message}`);
+    }
+  }
+
+  hasCheckpoint(): boolean {
+    return fs.existsSync(this.checkpoint);
+  }
+
+  /** Periodic checkpoints present, oldest first. */
+  stepCheckpoints(): { step: number; file: string }[] {
+    if (!fs.existsSync(this.checkpointsDir)) return [];
+    return fs
+      .readdirSync(this.checkpointsDir)
+      .map((name) => ({ m: STEP_FILE.exec(name), name }))
+      .filter((x) => x.m)
+      .map((x) => ({ step: Number(x.m![1]), file: path.join(this.checkpointsDir, x.name) }))
+      .sort((a, b) => a.step - b.step);
+  }
+
+  /** Makes `file` (a complete checkpoint in this run) the one under DIR/checkpoint.safetensors, atomically. */
+  promote(file: string): void {
+    const tmp = path.join(this.root, `.checkpoint.safetensors.${process.pid}.tmp`);
+    fs.rmSync(tmp, { force: true });
+    try {
+      fs.linkSync(file, tmp);
+    } catch {
+      copyDurably(file, tmp);
+    }
+    fs.renameSync(tmp, this.checkpoint);
+    fsyncDir(this.root);
+  }
+
+  /** Deletes periodic checkpoints except the newest `keep` and those in `pinned`. */
+  prune(keep: number, pinned: Set<string>): string[] {
+    const all = this.stepCheckpoints();
+    const removed: string[] = [];
+    all.slice(0, Math.max(0, all.length - keep)).forEach(({ file }) => {
+      if (pinned.has(file)) return;
+      fs.rmSync(file, { force: true });
+      removed.push(file);
+    });
+    return removed;
+  }
+
+  get lockFile(): string {
+    return path.join(this.root, '.lock');
+  }
+
+  /**
+   * Claims the directory for this process (DIR/.lock holds its pid). A lock left by a
+   * process that no longer runs (kill -9, crash) is taken over.
+   */
+  lock(): void {
+    if (fs.existsSync(this.lockFile)) {
+      const pid = Number(fs.readFileSync(this.lockFile, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new UserError(`${this.root} is in use by another biggan train (pid ${pid})`);
+      }
+    }
+    fs.writeFileSync(this.lockFile, `${process.pid}\n`);
+  }
+
+  unlock(): void {
+    try {
+      if (Number(fs.readFileSync(this.lockFile, 'utf8').trim()) === process.pid) fs.rmSync(this.lockFile, { force: true });
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** Leftover temporary files of killed writers (never under a final name). */
+  removeStaleTemporaries(): void {
+    for (const dir of [this.root, this.checkpointsDir, this.samplesDir]) {
+      if (!fs.existsSync(dir)) continue;
+      for (const name of fs.readdirSync(dir)) if (name.startsWith('.') && name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function copyDurably(from: string, to: string): void {
+  fs.copyFileSync(from, to);
+  const fd = fs.openSync(to, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* not supported everywhere; the rename itself is atomic */
+  }
+}

@@ -1,0 +1,553 @@
+/**
+ * A training run: `biggan train` without the command line.
+ *
+ *   const run = await TrainRun.open({ flags, outDir, resume });
+ *   const result = await run.train();
+ *
+ * open() prepares the run directory (run-dir.ts), the data (a prepared dataset or the
+ * embedded synthetic one) and the networks, either fresh or restored exactly from
+ * DIR/checkpoint.safetensors. train() runs iterations (GanTrainer: compiled graphs)
+ * until --steps, and along the way:
+ *   - logs to DIR/log.jsonl (run-log.ts) and reports progress;
+ *   - measures σ0..σ2 of every weight matrix (singular-values.ts);
+ *   - writes fixed-latent sample sheets of the EMA generator (sample-sheet.ts);
+ *   - writes checkpoints (train-checkpoint.ts) with standing statistics for G_ema
+ *     (standing-stats.ts), keeps the last K, and replaces checkpoint.safetensors atomically;
+ *   - watches for collapse (collapse-watch.ts) and stops with a report naming the last
+ *     healthy checkpoint (optionally making it the current one again);
+ *   - stops at the first NaN/Inf loss or gradient norm, writing nothing, so the last
+ *     good checkpoint stays as it was.
+ * The run ends with a checkpoint and DIR/samples/final.png.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../errors.js';
+import type { Param } from '../../engine/graph.js';
+import type { NdArray } from '../../io/ndarray.js';
+import type { RuntimeOptions } from '../../engine/runtime.js';
+import { openDataset, PreparedDataset, readPreparedHeader } from '../../data/prepared-dataset.js';
+import { looksLikeCifar10 } from '../../data/sources/cifar10.js';
+import { BatchLoader } from '../../data/batch-loader.js';
+import { syntheticDataset } from '../../data/synthetic.js';
+import { GanTrainer, type IterationResult } from '../train-step.js';
+import { orthoTargets } from '../orthogonal-regularization.js';
+import { emaDecayAt } from '../ema.js';
+import { hyperOf, mergeForResume, parseStoredConfig, resolveConfig, type TrainConfig, type TrainFlags } from './config.js';
+import { buildRunModels, type RunModels } from './build-models.js';
+import { drawClasses, drawLatents, iterationNoise, streamRng, type NoiseSpec } from './latents.js';
+import { RunDir } from './run-dir.js';
+import { RunLog } from './run-log.js';
+import { CollapseWatch, type CollapseSignal } from './collapse-watch.js';
+import { SpectralMonitor } from './singular-values.js';
+import { SampleSheet } from './sample-sheet.js';
+import { StandingStatistics, bnStatEntries } from './standing-stats.js';
+import { SigmaClamper } from './sigma-clamp.js';
+import { section } from '../../models/checkpoint.js';
+import { readTrainingCheckpoint, restoreTrainingState, writeTrainingCheckpoint, type TrainingCheckpoint, type TrainingMeta } from './train-checkpoint.js';
+
+export interface TrainRunOptions {
+  /** Flags the user gave (undefined fields: defaults, or the saved config on resume). */
+  flags: TrainFlags;
+  outDir: string;
+  /** Continue from DIR/checkpoint.safetensors (a fresh run when there is none). */
+  resume?: boolean;
+  /** Data preparation: leave out unreadable images; explicit cache file/folder. */
+  skipBad?: boolean;
+  cache?: string;
+  runtime?: RuntimeOptions;
+  /** One-line notes for the user. */
+  note?: (line: string) => void;
+  /** Called after every iteration. */
+  progress?: (p: ProgressInfo) => void;
+  /** Testing hook: poison D's weights before this iteration, as a diverging run would. */
+  faultNanAtStep?: number;
+}
+
+export interface ProgressInfo {
+  step: number;
+  total: number;
+  itPerS: number;
+  dLossReal: number;
+  dLossFake: number;
+  gLoss: number;
+}
+
+export interface CheckpointRef {
+  step: number;
+  file: string;
+}
+
+export type TrainResult =
+  | { status: 'completed'; step: number; checkpoint: string; sheet: string }
+  | { status: 'interrupted'; step: number; checkpoint: string }
+  | { status: 'collapsed'; step: number; signals: CollapseSignal[]; lastHealthy: CheckpointRef | null; rolledBack: boolean; report: string }
+  | { status: 'diverged'; step: number; what: string; lastGood: CheckpointRef | null };
+
+interface Window {
+  n: number;
+  dReal: number;
+  dFake: number;
+  g: number;
+  dGrad: number;
+  gGrad: number;
+  gGradTotal: number;
+  seconds: number;
+}
+
+const emptyWindow = (): Window => ({ n: 0, dReal: 0, dFake: 0, g: 0, dGrad: 0, gGrad: 0, gGradTotal: 0, seconds: 0 });
+
+export class TrainRun {
+  private step = 0;
+  private elapsed = 0;
+  private readonly monitor = new SpectralMonitor();
+  private sheet: SampleSheet | null = null;
+  private standingGraph: StandingStatistics | null = null;
+  private standingCache: { step: number; stats: Map<string, Float32Array> } | null = null;
+  private readonly checkpoints: CheckpointRef[] = [];
+  private healthy = true;
+  private stopRequested = false;
+
+  private constructor(
+    readonly config: TrainConfig,
+    readonly dir: RunDir,
+    private readonly dataset: PreparedDataset,
+    private readonly loader: BatchLoader,
+    readonly models: RunModels,
+    readonly trainer: GanTrainer,
+    private readonly watch: CollapseWatch,
+    private readonly clamper: SigmaClamper | null,
+    private readonly log: RunLog,
+    private readonly opts: TrainRunOptions,
+  ) {}
+
+  private note(line: string): void {
+    this.opts.note?.(line);
+  }
+
+  static async open(opts: TrainRunOptions): Promise<TrainRun> {
+    const dir = new RunDir(opts.outDir);
+    const note = opts.note ?? (() => {});
+    const resuming = !!opts.resume && dir.hasCheckpoint();
+    if (opts.resume && !resuming) note(`no checkpoint in ${dir.root}; starting a new run`);
+    if (!opts.resume && dir.hasCheckpoint()) {
+      throw new UserError(`${dir.root} already holds a run (checkpoint.safetensors); continue it with --resume, or choose another --out`);
+    }
+    dir.create();
+    dir.lock();
+    try {
+      return await TrainRun.openLocked(opts, dir, resuming, note);
+    } catch (err) {
+      dir.unlock();
+      throw err;
+    }
+  }
+
+  private static async openLocked(opts: TrainRunOptions, dir: RunDir, resuming: boolean, note: (line: string) => void): Promise<TrainRun> {
+    dir.removeStaleTemporaries();
+    if (opts.flags.data) opts = { ...opts, flags: { ...opts.flags, data: absoluteDataSpec(opts.flags.data) } };
+    if (!resuming && opts.flags.data && opts.flags.resolution === undefined) {
+      const native = nativeResolution(opts.flags.data);
+      if (native) {
+        note(`--resolution ${native} (the data's own)`);
+        opts = { ...opts, flags: { ...opts.flags, resolution: native } };
+      }
+    }
+
+    let config: TrainConfig;
+    let saved: TrainingCheckpoint | null = null;
+    if (resuming) {
+      saved = readTrainingCheckpoint(dir.checkpoint);
+      const stored = parseStoredConfig(saved.meta.config, dir.checkpoint);
+      const merged = mergeForResume(stored, opts.flags);
+      config = merged.config;
+      if (merged.changed.length) note(`resuming with changed ${merged.changed.join(', ')}: the continuation will differ from an uninterrupted run`);
+      if (config.steps <= saved.meta.step) note(`the checkpoint is at step ${saved.meta.step}, already at --steps ${config.steps}`);
+    } else {
+      config = resolveConfig(opts.flags);
+    }
+    if (config.r1Gamma > 0) {
+      throw new UserError('--r1-gamma is not available yet: the compiled training step has no R1 penalty (see docs); use 0');
+    }
+
+    const dataset = await openRunDataset(config, opts, note);
+    try {
+      return await TrainRun.build(opts, dir, config, saved, dataset, note);
+    } catch (err) {
+      dataset.close();
+      throw err;
+    }
+  }
+
+  private static async build(
+    opts: TrainRunOptions, dir: RunDir, config: TrainConfig, saved: TrainingCheckpoint | null, dataset: PreparedDataset, note: (line: string) => void,
+  ): Promise<TrainRun> {
+    if (dataset.numClasses < 1) throw new UserError('the dataset has no classes');
+    const loaderOpts = { batchSize: config.batch, seed: config.seed, flip: config.flip };
+    const loader = new BatchLoader(dataset, loaderOpts, saved?.meta.loader);
+
+    const models = buildRunModels(config, dataset.numClasses, { init: !saved });
+    const trainer = new GanTrainer({ G: models.G, D: models.D, G_ema: models.G_ema, hyper: hyperOf(config), batch: config.batch, graphs: config.graphs, runtime: opts.runtime });
+    const clamper = config.sigmaClamp ? new SigmaClamper(config.sigmaClamp, orthoTargets(models.G)) : null;
+    const log = new RunLog(dir.log);
+    let watch: CollapseWatch;
+    let run: TrainRun;
+    let monitorState = new Map<string, NdArray>();
+    if (saved) {
+      if (saved.meta.data.count !== dataset.count) {
+        throw new UserError(`the run was trained on ${saved.meta.data.count} images, but the data now has ${dataset.count}; resume with the same data`);
+      }
+      if (saved.meta.data.fingerprint && saved.meta.data.fingerprint !== dataFingerprint(dataset)) {
+        note('the data changed since the run started (same number of images); continuing with the data as it is now');
+      }
+      const classes = saved.classNames;
+      if (classes.length && classes.length !== dataset.numClasses) {
+        throw new UserError(`the run was trained with ${classes.length} classes, but the data now has ${dataset.numClasses}`);
+      }
+      restoreTrainingState(saved, dir.checkpoint, models, trainer.gOptim, trainer.dOptim);
+      trainer.itr = saved.meta.step;
+      clamper?.restore(section(saved.tensors, 'sigma_clamp'), clampName);
+      monitorState = section(saved.tensors, 'sv_monitor');
+      watch = new CollapseWatch(config.collapse, saved.meta.watch);
+      const dropped = log.truncateAfter(saved.meta.step);
+      run = new TrainRun(config, dir, dataset, loader, models, trainer, watch, clamper, log, opts);
+      run.monitor.restore(monitorState);
+      run.step = saved.meta.step;
+      run.elapsed = saved.meta.elapsedSeconds;
+      run.healthy = saved.meta.healthy;
+      for (const c of dir.stepCheckpoints()) if (c.step <= run.step) run.checkpoints.push(c);
+      log.write({ type: 'resume', step: run.step, from: dir.relative(dir.checkpoint), dropped_records: dropped, config });
+      note(`resuming ${dir.root} at step ${run.step} of ${config.steps}`);
+    } else {
+      watch = new CollapseWatch(config.collapse);
+      if (fs.existsSync(dir.log)) fs.rmSync(dir.log);
+      run = new TrainRun(config, dir, dataset, loader, models, trainer, watch, clamper, log, opts);
+      log.write({
+        type: 'start',
+        step: 0,
+        config,
+        data: run.dataInfo(),
+        class_names: dataset.classNames,
+        parameters: { G: models.G.parameterCount(), D: models.D.parameterCount() },
+      });
+    }
+    fs.writeFileSync(dir.config, JSON.stringify(config, null, 2) + '\n');
+    return run;
+  }
+
+  private dataInfo(): TrainingMeta['data'] {
+    const h = this.dataset.header;
+    return { kind: h.source.kind, source: h.source.path, count: this.dataset.count, fingerprint: dataFingerprint(this.dataset) };
+  }
+
+  private noiseSpec(): NoiseSpec {
+    const c = this.config;
+    return { seed: c.seed, batch: c.batch, zDim: this.models.G.zDim, numClasses: this.models.G.numClasses, dSteps: c.dSteps, latent: c.latent, zStd: c.zStd };
+  }
+
+  /** Iterations done so far. */
+  get currentStep(): number {
+    return this.step;
+  }
+
+  /** Ends the run after the current iteration, with a checkpoint (SIGINT / SIGTERM). */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Runs iterations until --steps (or a stop). */
+  async train(): Promise<TrainResult> {
+    const c = this.config;
+    try {
+      if (this.step < c.steps) {
+        const t0 = performance.now();
+        await this.trainer.prepare();
+        this.note(`compiled the training graphs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      }
+      const B = c.batch;
+      const R = this.models.G.resolution;
+      const img = 3 * R * R;
+      const xReal = new Float32Array(c.dSteps * B * img);
+      const yReal = new BigInt64Array(c.dSteps * B);
+      let win = emptyWindow();
+      while (this.step < c.steps) {
+        const t = performance.now();
+        for (let k = 0; k < c.dSteps; k++) {
+          const b = this.loader.next();
+          xReal.set(b.images, k * B * img);
+          yReal.set(b.labels, k * B);
+        }
+        const noise = iterationNoise(this.noiseSpec(), this.step + 1);
+        if (this.opts.faultNanAtStep === this.step + 1) poison(this.models.D);
+        const r = await this.trainer.iteration({ xReal, yReal, ...noise });
+        const bad = nonFinite(r);
+        if (bad) return this.diverged(r.itr, bad);
+        this.step = r.itr;
+        if (this.clamper) this.clamper.apply();
+        const seconds = (performance.now() - t) / 1000;
+        this.elapsed += seconds;
+        win = accumulate(win, r, seconds);
+        const signals: CollapseSignal[] = [];
+        const dSignal = this.watch.onIteration(this.step, r.dLossReal + r.dLossFake);
+        if (dSignal) signals.push(dSignal);
+        if (this.step % c.logEvery === 0 || this.step === c.steps) {
+          this.logTrain(win);
+          win = emptyWindow();
+        }
+        this.opts.progress?.({ step: this.step, total: c.steps, itPerS: 1 / seconds, dLossReal: r.dLossReal, dLossFake: r.dLossFake, gLoss: r.gLoss });
+        if (c.svEvery && this.step % c.svEvery === 0) {
+          const s = this.measureSingularValues();
+          if (s) signals.push(s);
+        }
+        if (c.sampleEvery && this.step % c.sampleEvery === 0 && this.step !== c.steps) {
+          const s = await this.writeSheet(this.dir.sampleSheet(this.step));
+          if (s) signals.push(s);
+        }
+        if (signals.length) return await this.collapsed(signals);
+        if (this.step % c.checkpointEvery === 0 || this.step === c.steps || this.stopRequested) await this.saveCheckpoint();
+        if (this.stopRequested && this.step < c.steps) {
+          this.log.write({ type: 'interrupted', step: this.step });
+          return { status: 'interrupted', step: this.step, checkpoint: this.dir.checkpoint };
+        }
+      }
+      const sheet = this.dir.sampleSheet('final');
+      await this.writeSheet(sheet, true);
+      this.log.write({ type: 'end', step: this.step, elapsed_s: this.elapsed });
+      return { status: 'completed', step: this.step, checkpoint: this.dir.checkpoint, sheet };
+    } finally {
+      await this.release();
+    }
+  }
+
+  private logTrain(w: Window): void {
+    const c = this.config;
+    const n = Math.max(w.n, 1);
+    this.log.write({
+      type: 'train',
+      step: this.step,
+      epoch: this.loader.currentEpoch,
+      d_loss_real: w.dReal / n,
+      d_loss_fake: w.dFake / n,
+      g_loss: w.g / n,
+      d_grad_norm: w.dGrad / n,
+      g_grad_norm: w.gGrad / n,
+      g_grad_norm_total: w.gGradTotal / n,
+      g_lr: c.gLr,
+      d_lr: c.dLr,
+      ema_decay: emaDecayAt(this.step, { decay: c.emaDecay, start: c.emaStart }),
+      it_per_s: w.n / w.seconds,
+      img_per_s: (w.n * c.dSteps * c.batch) / w.seconds,
+      elapsed_s: this.elapsed,
+    });
+  }
+
+  private measureSingularValues(): CollapseSignal | null {
+    const G = this.monitor.measure('G', this.models.G);
+    const D = this.monitor.measure('D', this.models.D);
+    this.log.write({ type: 'sv', step: this.step, G, D });
+    return this.watch.onSingularValues(this.step, G);
+  }
+
+  /** Standing statistics of G_ema at the current step (computed once per step). */
+  private async standing(): Promise<Map<string, Float32Array> | null> {
+    const c = this.config;
+    if (c.standingPasses === 0) return null;
+    if (this.standingCache?.step === this.step) return this.standingCache.stats;
+    this.standingGraph ??= await StandingStatistics.create(this.models.G_ema, c.standingBatch, this.opts.runtime);
+    const G = this.models.G_ema;
+    const stats = await this.standingGraph.compute(c.standingPasses, (pass) => {
+      const rng = streamRng(c.seed, 'standing', this.step * 4096 + pass);
+      return { z: drawLatents(rng, c.standingBatch * G.zDim, c.latent, c.zStd), y: drawClasses(rng, c.standingBatch, G.numClasses) };
+    });
+    this.standingCache = { step: this.step, stats };
+    return stats;
+  }
+
+  /** Runs fn with G_ema's BN statistics replaced by its standing statistics (when configured). */
+  private async withStanding<T>(fn: () => Promise<T>): Promise<T> {
+    const stats = await this.standing();
+    if (!stats) return fn();
+    const entries = bnStatEntries(this.models.G_ema);
+    const saved = entries.map((e) => e.param.data);
+    entries.forEach((e) => (e.param.data = stats.get(e.path)!));
+    try {
+      return await fn();
+    } finally {
+      entries.forEach((e, i) => (e.param.data = saved[i]));
+    }
+  }
+
+  private async writeSheet(file: string, final = false): Promise<CollapseSignal | null> {
+    this.sheet ??= new SampleSheet(
+      this.models.G_ema,
+      { seed: this.config.seed, latent: this.config.latent, zStd: this.config.zStd, classNames: this.dataset.classNames },
+      this.opts.runtime,
+    );
+    const res = await this.withStanding(() => this.sheet!.write(file));
+    this.log.write({ type: 'samples', step: this.step, file: this.dir.relative(file), diversity: res.diversity, ...(final ? { final: true } : {}) });
+    return final ? null : this.watch.onSamples(this.step, res.diversity);
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    const t = performance.now();
+    for (const m of [this.models.G, this.models.D, this.models.G_ema]) {
+      const bad = m.namedParams().find(([, p]) => !p.data.every(Number.isFinite));
+      if (bad) throw new UserError(`${bad[0]} holds NaN or Inf at step ${this.step}; not writing a checkpoint (the last good one is kept)`);
+    }
+    const standing = await this.standing();
+    const file = this.dir.stepCheckpoint(this.step);
+    const c = this.config;
+    writeTrainingCheckpoint(file, {
+      meta: {
+        step: this.step,
+        config: c,
+        loader: this.loader.state(),
+        watch: this.watch.state(),
+        healthy: this.healthy,
+        standing: standing ? { passes: c.standingPasses, batch: c.standingBatch } : null,
+        data: this.dataInfo(),
+        elapsedSeconds: this.elapsed,
+      },
+      models: this.models,
+      gOptim: this.trainer.gOptim,
+      dOptim: this.trainer.dOptim,
+      standing,
+      classNames: this.dataset.classNames,
+      extra: [
+        ...(this.clamper?.state((p) => `sigma_clamp.${clampName(p)}`) ?? []),
+        ...this.monitor.state().map(([k, t]): [string, NdArray] => [`sv_monitor.${k}`, t]),
+      ],
+    });
+    this.dir.promote(file);
+    this.checkpoints.push({ step: this.step, file });
+    // keep the newest K, plus the newest one older than any collapse still undetected
+    const lag = Math.max(c.svEvery * c.collapse.sigmaWindow, c.sampleEvery, c.collapse.dLossWindow);
+    const settled = [...this.checkpoints].reverse().find((x) => x.step <= this.step - lag);
+    const pinned = new Set([file, ...(settled ? [settled.file] : [])]);
+    this.dir.prune(c.keepCheckpoints, pinned);
+    this.log.write({ type: 'checkpoint', step: this.step, file: this.dir.relative(file), healthy: this.healthy, seconds: (performance.now() - t) / 1000 });
+  }
+
+  private diverged(step: number, what: string): TrainResult {
+    const last = this.latestCheckpoint();
+    this.log.write({ type: 'diverged', step, what, last_good: last ? this.dir.relative(last.file) : null });
+    return { status: 'diverged', step, what, lastGood: last };
+  }
+
+  private latestCheckpoint(): CheckpointRef | null {
+    if (!this.dir.hasCheckpoint()) return null;
+    return { step: readTrainingCheckpoint(this.dir.checkpoint).meta.step, file: this.dir.checkpoint };
+  }
+
+  private async collapsed(signals: CollapseSignal[]): Promise<TrainResult> {
+    this.healthy = false;
+    const onset = Math.min(...signals.map((s) => s.onset));
+    const candidates = this.dir.stepCheckpoints().filter((x) => x.step <= onset);
+    const best = candidates[candidates.length - 1] ?? null;
+    let rolledBack = false;
+    if (best && this.config.collapse.action === 'rollback') {
+      this.dir.promote(best.file);
+      rolledBack = true;
+    }
+    const lines = [
+      `collapse detected at step ${this.step}:`,
+      ...signals.map((s) => `  - ${s.kind}: ${s.detail}`),
+      best
+        ? `last healthy checkpoint: ${best.file} (step ${best.step})${rolledBack ? ' — now DIR/checkpoint.safetensors again' : ''}`
+        : `no checkpoint from before step ${onset} is kept; raise --keep-checkpoints or checkpoint more often`,
+      rolledBack
+        ? `to continue from it: biggan train --out ${this.dir.root} --resume (e.g. with lower learning rates)`
+        : best
+          ? `to sample it: biggan sample --weights ${best.file} --out samples.png`
+          : '',
+    ].filter(Boolean);
+    const report = lines.join('\n');
+    fs.writeFileSync(this.dir.collapseReport, report + '\n');
+    this.log.write({
+      type: 'collapse',
+      step: this.step,
+      signals,
+      last_healthy: best ? { step: best.step, file: this.dir.relative(best.file) } : null,
+      action: this.config.collapse.action,
+      rolled_back: rolledBack,
+    });
+    return { status: 'collapsed', step: this.step, signals, lastHealthy: best, rolledBack, report };
+  }
+
+  async release(): Promise<void> {
+    await this.trainer.release();
+    await this.sheet?.release();
+    await this.standingGraph?.release();
+    this.sheet = null;
+    this.standingGraph = null;
+    this.dataset.close();
+    this.dir.unlock();
+  }
+}
+
+/** The run's data: the prepared dataset of --data, or the embedded synthetic one. */
+async function openRunDataset(c: TrainConfig, opts: TrainRunOptions, note: (line: string) => void): Promise<PreparedDataset> {
+  if (c.data === null) {
+    const s = c.synthetic;
+    note(`no --data: training on the embedded synthetic dataset (${s.numClasses} hue classes, ${s.count} images, ${c.resolution}x${c.resolution})`);
+    return syntheticDataset({ numClasses: s.numClasses, count: s.count, resolution: c.resolution, seed: s.seed });
+  }
+  if (!fs.existsSync(c.data.replace(/:[^:]*\.npy$/i, ''))) throw new UserError(`--data ${c.data} does not exist`);
+  return openDataset(c.data, { resolution: c.resolution, skipBad: opts.skipBad, cache: opts.cache, log: note });
+}
+
+/** The resolution a dataset comes in, where there is one: CIFAR-10 (32), a prepared .bgd file (its own). */
+function nativeResolution(spec: string): number | undefined {
+  if (/\.bgd$/i.test(spec) && fs.existsSync(spec)) return readPreparedHeader(spec).resolution;
+  if (looksLikeCifar10(spec)) return 32;
+  return undefined;
+}
+
+/** What identifies the data's content (file list, sizes, mtimes); '' for in-memory data. */
+function dataFingerprint(ds: PreparedDataset): string {
+  return ds.header.source.fingerprint;
+}
+
+/** A data spec with absolute paths, so a run resumes from any working directory. */
+function absoluteDataSpec(spec: string): string {
+  const m = /^(.+\.npy):(.+\.npy)$/i.exec(spec);
+  if (m && !/^[A-Za-z]$/.test(m[1])) return `${path.resolve(m[1])}:${path.resolve(m[2])}`;
+  return path.resolve(spec);
+}
+
+function nonFinite(r: IterationResult): string | null {
+  const named: [string, number][] = [
+    ['D loss on real images', r.dLossReal],
+    ['D loss on fake images', r.dLossFake],
+    ['G loss', r.gLoss],
+    ['G gradient norm', r.gStep.gradNormWithOrtho],
+    ...r.dSteps.map((s, k) => [`D gradient norm (D step ${k + 1})`, s.gradNorm] as [string, number]),
+  ];
+  const bad = named.find(([, v]) => !Number.isFinite(v));
+  return bad ? `${bad[0]} is ${bad[1]}` : null;
+}
+
+function accumulate(w: Window, r: IterationResult, seconds: number): Window {
+  return {
+    n: w.n + 1,
+    dReal: w.dReal + r.dLossReal,
+    dFake: w.dFake + r.dLossFake,
+    g: w.g + r.gLoss,
+    dGrad: w.dGrad + r.dSteps[r.dSteps.length - 1].gradNorm,
+    gGrad: w.gGrad + r.gStep.gradNorm,
+    gGradTotal: w.gGradTotal + r.gStep.gradNormWithOrtho,
+    seconds: w.seconds + seconds,
+  };
+}
+
+/** What a diverging run looks like: a NaN in one of D's weights. */
+function poison(D: RunModels['D']): void {
+  const [, p] = D.namedParams().find(([, q]) => q.trainable && q.shape.length >= 2)!;
+  const next = Float32Array.from(p.data);
+  next[0] = NaN;
+  p.data = next;
+}
+
+/** Tensor-name stem of a G parameter in the clamp's saved state (its path under G). */
+function clampName(p: Param): string {
+  return p.name.replace(/^G\./, '');
+}
