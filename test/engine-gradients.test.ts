@@ -518,6 +518,34 @@ gradCase('spectral norm: one power iteration under stopGradient, W / σ', (c) =>
   return op.div(w, sigma);
 });
 
+// ---------------------------------------------------------------- second order (double backprop)
+
+gradCase('GatherElements on axis 1 (rows picked per column)', (c) => op.gatherElements(c.x([3, 4]), c.ids([3, 2], [2, 0, 1, 3, 0, 0]), 1));
+
+// What an R1 penalty needs: the gradient of a function of an input-gradient. `out` is the
+// first-order gradient dx of an attention-like path (conv → relu → maxpool → softmax),
+// squared, so check() compares its gradient w.r.t. x and the weights (through the MaxPool
+// VJP's ScatterElements and the new GatherElements) against float64 finite differences of
+// the first-order gradient graph evaluated by the reference interpreter.
+gradCase('second order: d/dθ of (d/dx of conv3x3 → relu → maxpool 2x2 → softmax)²', (c) => {
+  const x = c.x([2, 2, 4, 4]);
+  const w = c.p([3, 2, 3, 3]);
+  const b = c.p([3], { lo: 0.2, hi: 0.6 });
+  const h = op.maxPool2d(op.relu(op.conv2d(x, w, b, { pad: 1 })), 2); // [2, 3, 2, 2]
+  const y = op.softmax(op.reshape(h, [2, 12]), -1);
+  const inner = op.reduceSum(op.mul(y, c.c([2, 12], { lo: -2, hi: 2 })), [0, 1]);
+  const [dx] = grad(inner, [x]);
+  return op.square(dx);
+});
+
+test('ScatterElements without reduction add refuses a gradient', () => {
+  const g = new Graph();
+  const x = g.input('x', [4]);
+  const u = g.input('u', [2]);
+  const s = g.addNode('ScatterElements', [x, g.ints([0, 2]), u], { axis: 0, reduction: 'none' }, [{ shape: [4], dtype: 'float32' }])[0];
+  assert.throws(() => grad(op.reduceSum(s, [0]), [u]), /reduction 'add'/);
+});
+
 // ---------------------------------------------------------------- documented gradient limits
 
 test('ops without a general gradient rule refuse clearly instead of giving wrong gradients', () => {

@@ -677,6 +677,21 @@ const OPS: Record<string, OpImpl> = {
     return [{ dtype: x.dtype, shape: x.shape, data }];
   },
 
+  GatherElements: (node, [x, indices]) => {
+    const axis = normAxis(attrInt(node, 'axis', 0), x.shape.length);
+    const xs = stridesOf(x.shape);
+    const data = new Float64Array(size(indices.shape));
+    forEachIndex(indices.shape, (idx, flat) => {
+      let k = indices.data[flat];
+      if (k < 0) k += x.shape[axis];
+      if (k < 0 || k >= x.shape[axis]) throw new Error(`GatherElements: index ${k} out of range`);
+      const source = [...idx];
+      source[axis] = k;
+      data[flat] = x.data[offset(source, xs)];
+    });
+    return [{ dtype: x.dtype, shape: [...indices.shape], data }];
+  },
+
   ScatterElements: (node, [x, indices, updates]) => {
     const rank = x.shape.length;
     const axis = normAxis(attrInt(node, 'axis', 0), rank);

@@ -163,7 +163,7 @@ test('bad data and bad flags: one-line errors before training', () => {
     [['--data', folder, '--skip-bad', '--batch', '20', '--out', path.join(tmp, 'bad4')], /fewer than one batch/],
     [['--out', path.join(tmp, 'bad2')], /already holds a run.*--resume/],
     [['--out', path.join(tmp, 'bad2'), '--resume', '--batch', '2'], /cannot change/],
-    [['--r1-gamma', '10', '--out', path.join(tmp, 'bad5')], /r1-gamma/],
+    [['--sigma-reg', '1', '--out', path.join(tmp, 'bad5')], /--sigma-reg-strength > 0/],
     [['--ortho-variant', 'sideways', '--out', path.join(tmp, 'bad6')], /sideways/],
     [['--resolution', '48', '--out', path.join(tmp, 'bad7')], /resolution 48/],
   ];

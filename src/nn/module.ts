@@ -11,6 +11,8 @@ export interface ForwardContext {
   training: boolean;
   /** New values of buffers computed by this forward (SN vectors, BN running statistics). */
   updates: Map<Param, Tensor>;
+  /** When present, spectral-norm layers record the σ they divide by ([1, 1]), keyed by their weight. */
+  sigmas?: Map<Param, Tensor>;
 }
 
 export function evalContext(): ForwardContext {

@@ -84,7 +84,9 @@ export class SpectralWeight extends Module {
   }
 
   normalized(g: Graph, ctx: ForwardContext): Tensor {
-    const sigma = op.reshape(this.sigma(g, ctx), this.weight.shape.map(() => 1));
+    const s = this.sigma(g, ctx);
+    ctx.sigmas?.set(this.weight, s);
+    const sigma = op.reshape(s, this.weight.shape.map(() => 1));
     return op.div(g.param(this.weight), sigma);
   }
 }

@@ -9,10 +9,12 @@
  *   G_z    = G(z, y_fake)          train mode, no gradient: batch-stat BN, running
  *                                   stats and SN u/sigma updated
  *   logits = D(cat[G_z, x], cat[y_fake, y])   one call, fakes first (SN updated)
- *   D_loss = hinge; gradients w.r.t. D's current weights; Adam on D
+ *   D_loss = hinge [+ (γ/2)·R1 of D on x, when nets.r1]; gradients w.r.t. D's current
+ *            weights; Adam on D
  * G step (inputs `g.*`):
  *   D_fake = D(G(z, y_fake), y_fake)  both in train mode (both update buffers), D
  *                                      frozen; G_loss = -mean(D_fake)
+ *   G_loss += β_σ·Σ (σ0(W) − target)² over G's SN weights, when nets.sigmaReg
  *   grads  = dG_loss/dθ + ortho term; Adam on G; then G_ema ← EMA of every G entry
  *
  * Later stages read earlier results through BindingGraph bindings: each forward
@@ -33,6 +35,8 @@ import { AdamState } from './optimizer-state.js';
 import { OrthoVariant, orthoGradient } from './orthogonal-regularization.js';
 import { emaScalarInputs, emaUpdate } from './ema.js';
 import { globalNorm } from './gradient-norm.js';
+import { r1Penalty } from './r1-penalty.js';
+import { sigmaRegPenalty } from './sigma-regularization.js';
 
 export interface TrainNetworks {
   G: GeneratorModel;
@@ -45,6 +49,13 @@ export interface TrainNetworks {
   /** G parameters the ortho term applies to. */
   orthoTargets: Param[];
   batch: number;
+  /** Add the R1 penalty to D's loss; γ is the scalar input `d<k>.r1_gamma`. */
+  r1?: boolean;
+  /**
+   * G's SN weights whose σ0 is regularised (absent or empty: off); inputs
+   * `g.sigma_reg.target` [L] (one target per weight, in this order) and `g.sigma_reg.strength` [].
+   */
+  sigmaReg?: Param[];
 }
 
 export interface StagePlan {
@@ -58,15 +69,19 @@ export interface DStepOutputs {
   lossReal: string;
   lossFake: string;
   gradNorm: string;
+  /** The R1 value (before γ/2), when nets.r1. */
+  r1?: string;
   trace?: { gZ: string; dFake: string; dReal: string; grads: Map<Param, string>; after: Map<Param, string> };
 }
 
 export interface GStepOutputs {
   loss: string;
-  /** Norm of dG_loss/dθ. */
+  /** Norm of dG_loss/dθ (σ0 regulariser included when on). */
   gradNorm: string;
   /** Norm of what Adam consumes (with the ortho term). */
   gradNormTotal: string;
+  /** Σ (σ0 − target)² (before β_σ), when nets.sigmaReg. */
+  sigmaReg?: string;
   trace?: { gZ: string; dFake: string; lossGrads: Map<Param, string>; ortho: Map<Param, string>; grads: Map<Param, string> };
 }
 
@@ -81,8 +96,8 @@ export interface IterationGraph {
 }
 
 /** Input names of D step k and of the G step. */
-export const dStepInput = (k: number, what: 'x_real' | 'y_real' | 'z' | 'y_fake' | 'adam'): string => `d${k}.${what}`;
-export const gStepInput = (what: 'z' | 'y_fake' | 'adam' | 'ortho_scale'): string => `g.${what}`;
+export const dStepInput = (k: number, what: 'x_real' | 'y_real' | 'z' | 'y_fake' | 'adam' | 'r1_gamma'): string => `d${k}.${what}`;
+export const gStepInput = (what: 'z' | 'y_fake' | 'adam' | 'ortho_scale' | 'sigma_reg'): string => `g.${what}`;
 
 export function buildIterationGraph(nets: TrainNetworks, plan: StagePlan): IterationGraph {
   const { G, D, batch: B } = nets;
@@ -141,7 +156,10 @@ export function buildIterationGraph(nets: TrainNetworks, plan: StagePlan): Itera
     const dFake = op.slice(logits, 0, 0, B);
     const dReal = op.slice(logits, 0, B, 2 * B);
     const loss = hingeDiscriminatorLoss(dFake, dReal);
-    const grads = grad(loss.total, dWeights);
+    // R1 on the reals of this very forward (same weights, same SN state as the hinge term)
+    const r1 = nets.r1 ? r1Penalty(dReal, x) : null;
+    const dLoss = r1 ? op.add(loss.total, op.mul(r1, op.mul(g.input(dStepInput(k, 'r1_gamma'), []), 0.5))) : loss.total;
+    const grads = grad(dLoss, dWeights);
     applyUpdates(gCtx);
     applyUpdates(dCtx);
     adamStep(nets.dAdam, dTrainable, grads, adamScalarInputs(g, dStepInput(k, 'adam')));
@@ -150,6 +168,7 @@ export function buildIterationGraph(nets: TrainNetworks, plan: StagePlan): Itera
       lossFake: out(`d${k}.loss_fake`, loss.fake),
       gradNorm: out(`d${k}.grad_norm`, globalNorm(grads)),
     };
+    if (r1) step.r1 = out(`d${k}.r1`, r1);
     if (plan.trace) {
       const changed = [...gEntries, ...dEntries].filter((p) => state.has(p));
       step.trace = {
@@ -168,13 +187,26 @@ export function buildIterationGraph(nets: TrainNetworks, plan: StagePlan): Itera
     const z = g.input(gStepInput('z'), [B, G.zDim]);
     const yFake = g.input(gStepInput('y_fake'), [B], 'int64');
     const gWeights = gTrainable.map(cur);
-    const gCtx = trainContext();
+    const gCtx: ForwardContext = { ...trainContext(), sigmas: new Map() };
     const dCtx = trainContext();
     const fake = g.withBindings(bindingsOf(gEntries, false), () => G.forward(gCtx, { z, classes: { ids: yFake } }));
     const dFake = g.withBindings(bindingsOf(dEntries, true), () => D.forward(dCtx, fake, yFake));
     op.expectShape(dFake, [B, 1], 'D logits');
     const loss = hingeGeneratorLoss(dFake);
-    const lossGrads = grad(loss, gWeights);
+    // σ0 of each SN weight exactly as this forward computed it (a function of G's current weights)
+    const regWeights = nets.sigmaReg ?? [];
+    const sigmaReg = regWeights.length
+      ? sigmaRegPenalty(
+          regWeights.map((p) => {
+            const s = gCtx.sigmas!.get(p);
+            if (!s) throw new Error(`σ0 regulariser: G's forward computed no spectral-norm σ for ${p.name}`);
+            return s;
+          }),
+          g.input(`${gStepInput('sigma_reg')}.target`, [regWeights.length]),
+        )
+      : null;
+    const gLoss = sigmaReg ? op.add(loss, op.mul(sigmaReg, g.input(`${gStepInput('sigma_reg')}.strength`, []))) : loss;
+    const lossGrads = grad(gLoss, gWeights);
     // ortho term from the weights before the step (upstream: after backward, before step)
     const targets = new Set(nets.orthoTargets);
     const variant = nets.orthoVariant;
@@ -203,6 +235,7 @@ export function buildIterationGraph(nets: TrainNetworks, plan: StagePlan): Itera
       gradNorm: out('g.grad_norm', globalNorm(lossGrads)),
       gradNormTotal: out('g.grad_norm_total', globalNorm(grads)),
     };
+    if (sigmaReg) gStep.sigmaReg = out('g.sigma_reg', sigmaReg);
     if (plan.trace) {
       const ortho = [...orthoTerms.keys()];
       gStep.trace = {

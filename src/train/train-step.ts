@@ -27,6 +27,7 @@ import { AdamHyper, adamScalarFeeds } from './adam.js';
 import { AdamState } from './optimizer-state.js';
 import { OrthoVariant, ORTHO_VARIANTS, orthoScale, orthoTargets } from './orthogonal-regularization.js';
 import { EmaHyper, emaScalarFeeds } from './ema.js';
+import { checkSigmaReg, secondSingularValue, SigmaRegTarget, sigmaRegTargets, sigmaRegWeights } from './sigma-regularization.js';
 import { buildIterationGraph, dStepInput, gStepInput, IterationGraph, StagePlan } from './iteration-graph.js';
 
 export interface GanHyper {
@@ -44,6 +45,12 @@ export interface GanHyper {
   emaDecay: number;
   /** Iteration (1-based) from which G_ema averages; before it G_ema copies G. */
   emaStart: number;
+  /** γ of the R1 zero-centred gradient penalty on D: D_loss += γ/2 · mean ||∂D(x)/∂x||² over reals (0 / absent: off). */
+  r1Gamma?: number;
+  /** σ0 regularisation of G's SN weights towards a fixed target or r · σ1 (absent: off); see sigma-regularization.ts. */
+  sigmaReg?: SigmaRegTarget;
+  /** β_σ of the σ0 regulariser (absent or 0: off). */
+  sigmaRegStrength?: number;
 }
 
 /** The paper's ImageNet 128x128 settings (BigGAN-PyTorch launch_BigGAN_bs256x8.sh for eps and ema_start). */
@@ -97,8 +104,10 @@ export interface GStepInputs {
 export interface DStepResult {
   lossReal: number;
   lossFake: number;
-  /** Global L2 norm of D's gradient. */
+  /** Global L2 norm of D's gradient (of the loss Adam consumes, R1 term included). */
   gradNorm: number;
+  /** mean ||∂D(x_real)/∂x_real||² of this step (before γ/2), when r1Gamma > 0. */
+  r1?: number;
 }
 
 export interface DStepTrace {
@@ -117,6 +126,8 @@ export interface GStepResult {
   gradNorm: number;
   /** ... and of the gradient Adam consumes (with the ortho term). */
   gradNormWithOrtho: number;
+  /** Σ (σ0 − target)² over G's SN weights (before β_σ), when the σ0 regulariser is on. */
+  sigmaReg?: number;
 }
 
 export interface GStepTrace {
@@ -172,6 +183,8 @@ export class GanTrainer {
   private readonly runtime: RuntimeOptions;
   private readonly stages = new Map<string, Promise<CompiledStage>>();
   private readonly stats: CompileStats[] = [];
+  /** σ1 per regularised G weight for the ratio form of the σ0 regulariser (see setSigma1). */
+  private readonly sigma1 = new Map<Param, number>();
 
   constructor(opts: GanTrainerOptions) {
     const { G, D, G_ema } = opts;
@@ -274,9 +287,25 @@ export class GanTrainer {
     for (const s of stages) await (await s).graph.release();
   }
 
+  /**
+   * σ1 estimates of G's weights for `sigmaReg: { ratio }` (e.g. from the run's periodic
+   * singular-value measurement); a weight without one is measured at its next G step.
+   */
+  setSigma1(values: Map<Param, number>): void {
+    for (const [p, v] of values) this.sigma1.set(p, v);
+  }
+
+  private r1Active(): boolean {
+    return (this.hyper.r1Gamma ?? 0) > 0;
+  }
+
+  private sigmaRegActive(): boolean {
+    return this.hyper.sigmaReg !== undefined && (this.hyper.sigmaRegStrength ?? 0) > 0;
+  }
+
   private stage(plan: StagePlan): Promise<CompiledStage> {
     const ortho = this.orthoActive() ? this.hyper.orthoVariant : 'none';
-    const key = `${plan.dSteps}/${plan.gStep}/${plan.trace}/${ortho}`;
+    const key = `${plan.dSteps}/${plan.gStep}/${plan.trace}/${ortho}/r1:${this.r1Active()}/sigma:${this.sigmaRegActive()}`;
     let s = this.stages.get(key);
     if (!s) {
       s = this.compile(plan, ortho, key);
@@ -302,6 +331,8 @@ export class GanTrainer {
         orthoVariant: ortho,
         orthoTargets: orthoTargets(this.G),
         batch: this.batch,
+        r1: this.r1Active(),
+        sigmaReg: this.sigmaRegActive() ? sigmaRegWeights(this.G) : undefined,
       },
       plan,
     );
@@ -335,6 +366,7 @@ export class GanTrainer {
         [dStepInput(k, 'y_fake')]: d.yFake,
         ...adamScalarFeeds(dStepInput(k, 'adam'), dAdam, this.dOptim.step + k + 1),
       });
+      if (this.r1Active()) feeds[dStepInput(k, 'r1_gamma')] = Float32Array.of(h.r1Gamma!);
     });
     if (plan.gStep) {
       const gi = gInputs!;
@@ -347,6 +379,12 @@ export class GanTrainer {
         ...adamScalarFeeds(gStepInput('adam'), gAdam, this.gOptim.step + 1),
         ...emaScalarFeeds(itr, { decay: h.emaDecay, start: h.emaStart } satisfies EmaHyper),
       });
+      if (this.sigmaRegActive()) {
+        const weights = sigmaRegWeights(this.G);
+        const sigma1 = (p: Param): number => this.sigma1.get(p) ?? this.sigma1.set(p, secondSingularValue(p)).get(p)!;
+        feeds[`${gStepInput('sigma_reg')}.target`] = sigmaRegTargets(h.sigmaReg!, weights, sigma1);
+        feeds[`${gStepInput('sigma_reg')}.strength`] = Float32Array.of(h.sigmaRegStrength!);
+      }
     }
     const r = await graph.run(feeds);
 
@@ -358,7 +396,7 @@ export class GanTrainer {
 
     const run: StageRun = {
       dSteps: layout.dSteps.map((o) => ({
-        result: { lossReal: scalar(r, o.lossReal), lossFake: scalar(r, o.lossFake), gradNorm: scalar(r, o.gradNorm) },
+        result: { lossReal: scalar(r, o.lossReal), lossFake: scalar(r, o.lossFake), gradNorm: scalar(r, o.gradNorm), ...(o.r1 ? { r1: scalar(r, o.r1) } : {}) },
         ...(o.trace
           ? { trace: { gZ: f32(o.trace.gZ), dFake: f32(o.trace.dFake), dReal: f32(o.trace.dReal), grads: byParam(o.trace.grads), after: byParam(o.trace.after) } }
           : {}),
@@ -367,7 +405,12 @@ export class GanTrainer {
     const go = layout.gStep;
     if (go) {
       run.gStep = {
-        result: { loss: scalar(r, go.loss), gradNorm: scalar(r, go.gradNorm), gradNormWithOrtho: scalar(r, go.gradNormTotal) },
+        result: {
+          loss: scalar(r, go.loss),
+          gradNorm: scalar(r, go.gradNorm),
+          gradNormWithOrtho: scalar(r, go.gradNormTotal),
+          ...(go.sigmaReg ? { sigmaReg: scalar(r, go.sigmaReg) } : {}),
+        },
         ...(go.trace
           ? {
               trace: {
@@ -405,6 +448,8 @@ function checkHyper(h: GanHyper): void {
   if (!(h.orthoBeta >= 0)) throw new Error(`orthoBeta must be >= 0, got ${h.orthoBeta}`);
   if (!(h.emaDecay >= 0 && h.emaDecay <= 1)) throw new Error(`emaDecay must be in [0, 1], got ${h.emaDecay}`);
   if (!(h.emaStart >= 0)) throw new Error(`emaStart must be >= 0, got ${h.emaStart}`);
+  if (h.r1Gamma !== undefined && !(Number.isFinite(h.r1Gamma) && h.r1Gamma >= 0)) throw new Error(`r1Gamma must be >= 0, got ${h.r1Gamma}`);
+  checkSigmaReg(h.sigmaReg, h.sigmaRegStrength);
 }
 
 function checkLength(what: string, a: { length: number }, n: number): void {

@@ -7,7 +7,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../../errors.js';
-import { TrainRun, type ProgressInfo, type TrainResult } from '../../train/run/train-run.js';
+import { TrainRun, type EvalInfo, type ProgressInfo, type TrainEvalOptions, type TrainResult } from '../../train/run/train-run.js';
 import type { CollapseConfig, TrainFlags } from '../../train/run/config.js';
 import { LATENT_DISTRIBUTIONS, type LatentDistribution } from '../../train/run/latents.js';
 import { ORTHO_VARIANTS, type OrthoVariant } from '../../train/orthogonal-regularization.js';
@@ -52,6 +52,7 @@ export function flagsFrom(o: Opts): TrainFlags {
   setC('dLossWindow', o.collapseDLossWindow);
   setC('diversityFraction', o.collapseDiversity);
   if (o.sigmaClamp !== undefined && o.sigmaClampRatio !== undefined) throw new UserError('give either --sigma-clamp or --sigma-clamp-ratio, not both');
+  if (o.sigmaReg !== undefined && o.sigmaRegRatio !== undefined) throw new UserError('give either --sigma-reg or --sigma-reg-ratio, not both');
   const b = o.betas as [number, number] | undefined;
   const flags: TrainFlags = {
     data: o.data as string | undefined,
@@ -87,6 +88,8 @@ export function flagsFrom(o: Opts): TrainFlags {
     r1Gamma: o.r1Gamma as number | undefined,
     sigmaClamp:
       o.sigmaClamp !== undefined ? { kind: 'value', value: o.sigmaClamp as number } : o.sigmaClampRatio !== undefined ? { kind: 'ratio', ratio: o.sigmaClampRatio as number } : undefined,
+    sigmaReg: o.sigmaReg !== undefined ? { target: o.sigmaReg as number } : o.sigmaRegRatio !== undefined ? { ratio: o.sigmaRegRatio as number } : undefined,
+    sigmaRegStrength: o.sigmaRegStrength as number | undefined,
     graphs: o.graphs as TrainFlags['graphs'],
     checkpointEvery: o.checkpointEvery as number | undefined,
     keepCheckpoints: o.keepCheckpoints as number | undefined,
@@ -139,9 +142,12 @@ export function registerTrain(program: Command): void {
     .option('--standing-batch <b>', 'images per standing-statistics pass (default: --batch)', positiveInt)
     .addOption(new Option('--latent <dist>', 'latent distribution (default normal)').choices([...LATENT_DISTRIBUTIONS]))
     .option('--z-std <s>', 'scale of the latents (default 1)', num)
-    .option('--r1-gamma <g>', 'R1 zero-centred gradient penalty on D (default 0 = off)', num)
+    .option('--r1-gamma <g>', 'R1 zero-centred gradient penalty on D: D loss += g/2 * mean |dD(x)/dx|^2 over reals (default 0 = off)', num)
     .option('--sigma-clamp <v>', "clamp the top singular value of G's weights to v after every G step", num)
     .option('--sigma-clamp-ratio <r>', "clamp the top singular value of G's weights to r * sigma1", num)
+    .option('--sigma-reg <t>', "regularise sigma0 of G's SN weights towards t: G loss += b * sum (sigma0 - t)^2 (needs --sigma-reg-strength)", num)
+    .option('--sigma-reg-ratio <r>', 'as --sigma-reg with target r * sigma1 (sigma1 re-measured with --sv-every)', num)
+    .option('--sigma-reg-strength <b>', 'strength b of --sigma-reg / --sigma-reg-ratio', num)
     .addOption(new Option('--graphs <mode>', 'per-step: a D-step graph and a G-step graph (default: faster, less memory); single: one graph for the whole iteration').choices(['single', 'per-step']))
     .option('--checkpoint-every <k>', 'iterations between checkpoints (default 1000; demo 100)', positiveInt)
     .option('--keep-checkpoints <k>', 'periodic checkpoints kept in DIR/checkpoints (default 3)', nonNegativeInt)
@@ -163,6 +169,12 @@ export function registerTrain(program: Command): void {
     .option('--synthetic-classes <k>', 'embedded data: number of classes (default 8)', positiveInt)
     .option('--synthetic-count <n>', 'embedded data: number of images (default 100 per class)', positiveInt)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    // periodic evaluation of G_ema (IS, FID) into log.jsonl
+    .option('--stats <file.npz>', 'FID reference statistics (from biggan fid-stats): evaluate IS and FID of G_ema during training')
+    .option('--inception <file>', `Inception weights for --stats / --eval-every (default: $BIGGAN_INCEPTION); 'procedural' = the test fixtures' stand-in (testing aid, meaningless scores)`)
+    .option('--eval-every <k>', 'iterations between evaluations (default: --checkpoint-every; without --stats: IS alone)', positiveInt)
+    .option('--eval-n <n>', 'generated images per evaluation (default 5000)', positiveInt)
+    .option('--eval-truncation <t>', 'truncation of the evaluated latents (default none)', num)
     .action(async (opts: Opts, cmd: Command) => runTrain(opts, cmd));
 }
 
@@ -183,6 +195,7 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
     note,
     faultNanAtStep: nanAt,
     progress: (p) => onProgress(p),
+    eval: evalOptionsFrom(opts),
   });
   const c = run.config;
   const tty = process.stderr.isTTY;
@@ -190,8 +203,9 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
   let bar: ReturnType<typeof progressBar> | null = null;
   const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));
   onProgress = (p) => {
-    bar ??= progressBar(c.steps, 'training', ' | {ips} it/s | D real {dr} fake {df} | G {g}');
-    bar.update(p.step, { ips: p.itPerS.toFixed(2), dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss) });
+    bar ??= progressBar(c.steps, 'training', ' | {ips} it/s | D real {dr} fake {df} | G {g}{ev}');
+    bar.update(p.step, { ips: p.itPerS.toFixed(2), dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss), ev: p.eval ? ` | ${evalText(p.eval)}` : '' });
+    if (!tty && p.eval?.step === p.step) note(`step ${p.step}/${p.total}: ${evalText(p.eval)}`);
     // without a terminal (logs, pipes): one line per checkpoint interval
     if (!tty && (p.step % c.checkpointEvery === 0 || p.step === p.total)) {
       note(`step ${p.step}/${p.total}: D real ${fmt(p.dLossReal)} fake ${fmt(p.dLossFake)}, G ${fmt(p.gLoss)}, ${p.itPerS.toFixed(2)} it/s`);
@@ -212,6 +226,22 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
     process.off('SIGTERM', stop);
   }
   report(result, run.dir.root);
+}
+
+/** The evaluation flags, when any is given (checked by TrainRun.open). */
+function evalOptionsFrom(o: Opts): TrainEvalOptions | undefined {
+  const e: TrainEvalOptions = {
+    stats: o.stats as string | undefined,
+    inception: o.inception as string | undefined,
+    every: o.evalEvery as number | undefined,
+    n: o.evalN as number | undefined,
+    truncation: o.evalTruncation as number | undefined,
+  };
+  return Object.values(e).some((v) => v !== undefined) ? e : undefined;
+}
+
+function evalText(e: EvalInfo): string {
+  return `IS ${e.isMean.toFixed(3)} ± ${e.isStd.toFixed(3)}${e.fid !== undefined ? `, FID ${e.fid.toFixed(2)}` : ''} (step ${e.step})`;
 }
 
 function report(r: TrainResult, dir: string): void {

@@ -3,7 +3,7 @@ import { Tensor } from '../graph.js';
 import { registerVjp } from '../vjp-registry.js';
 import { div } from './elementwise.js';
 import { reduceSum } from './reduce.js';
-import { reshape, zeros } from './shape.js';
+import { reshape, scatterElementsAdd, zeros } from './shape.js';
 
 function pooledSize(h: number, k: number, s: number, p: number): number {
   return Math.floor((h + 2 * p - k) / s) + 1;
@@ -80,15 +80,6 @@ registerVjp('MaxPool', (node, [dy]) => {
     { shape: dy.shape, dtype: x.dtype },
     { shape: dy.shape, dtype: 'int64' },
   ]);
-  const flatZeros = zeros(g, [x.size]);
-  const scattered = g.addNode(
-    'ScatterElements',
-    [flatZeros, reshape(idx, [dy.size]), reshape(dy, [dy.size])],
-    { axis: 0, reduction: 'add' },
-    [{ shape: [x.size], dtype: 'float32' }],
-  )[0];
+  const scattered = scatterElementsAdd(zeros(g, [x.size]), reshape(idx, [dy.size]), reshape(dy, [dy.size]), 0);
   return [reshape(scattered, [...x.shape])];
-});
-registerVjp('ScatterElements', () => {
-  throw new Error('ScatterElements: no gradient rule (only used inside gradients)');
 });

@@ -1,4 +1,4 @@
-/** Shape manipulation: reshape, transpose, concat, slice, gather, expand, pad. */
+/** Shape manipulation: reshape, transpose, concat, slice, gather, gather/scatter elements, expand, pad. */
 import { Tensor } from '../graph.js';
 import { numel, shapeToString } from '../../io/ndarray.js';
 import { registerVjp } from '../vjp-registry.js';
@@ -80,6 +80,27 @@ export function gather(table: Tensor, indices: Tensor, axisIn = 0): Tensor {
   return table.graph.addNode('Gather', [table, indices], { axis }, [{ shape, dtype: table.dtype }])[0];
 }
 
+/** out[i][j][k] = data[...index[i][j][k] on `axis`...]: ONNX GatherElements (output has the indices' shape). */
+export function gatherElements(data: Tensor, indices: Tensor, axisIn = 0): Tensor {
+  if (indices.dtype !== 'int64') throw new Error(`gatherElements: indices ${indices} must be int64`);
+  const axis = axisIn < 0 ? axisIn + data.rank : axisIn;
+  if (axis < 0 || axis >= data.rank) throw new Error(`gatherElements: axis ${axisIn} out of range for ${data}`);
+  if (indices.rank !== data.rank || indices.shape.some((d, i) => i !== axis && d > data.shape[i])) {
+    throw new Error(`gatherElements: indices ${indices} do not fit data ${data} on axis ${axis}`);
+  }
+  return data.graph.addNode('GatherElements', [data, indices], { axis }, [{ shape: [...indices.shape], dtype: data.dtype }])[0];
+}
+
+/** data with `updates` added at `indices` along `axis` (ONNX ScatterElements, reduction 'add'). */
+export function scatterElementsAdd(data: Tensor, indices: Tensor, updates: Tensor, axisIn = 0): Tensor {
+  const axis = axisIn < 0 ? axisIn + data.rank : axisIn;
+  if (indices.dtype !== 'int64') throw new Error(`scatterElementsAdd: indices ${indices} must be int64`);
+  if (indices.rank !== data.rank || updates.shape.length !== indices.rank || updates.shape.some((d, i) => d !== indices.shape[i])) {
+    throw new Error(`scatterElementsAdd: indices ${indices} and updates ${updates} do not fit data ${data}`);
+  }
+  return data.graph.addNode('ScatterElements', [data, indices, updates], { axis, reduction: 'add' }, [{ shape: [...data.shape], dtype: data.dtype }])[0];
+}
+
 export function expand(x: Tensor, shape: number[]): Tensor {
   // ONNX Expand broadcasts both ways: the result is broadcast(x.shape, shape), not `shape` itself
   const out = broadcastShapes(x.shape, shape, `expand ${x}`);
@@ -156,6 +177,20 @@ registerVjp('Gather', (n, [dy]) => {
   // d table = onehot(ids)^T @ dy: a dense matmul, cheap for class tables and deterministic.
   const oh = oneHot(ids, table.shape[0]);
   return [matmul(transpose(oh, [1, 0]), dy), undefined];
+});
+// The pair is closed under differentiation (double backprop through MaxPool's gradient):
+// GatherElements' adjoint is a scatter-add, and a scatter-add's adjoint w.r.t. updates is a gather.
+registerVjp('GatherElements', (n, [dy]) => {
+  if (!dy) return [undefined, undefined];
+  const [data, idx] = n.inputs;
+  return [scatterElementsAdd(zeros(data.graph, [...data.shape]), idx, dy, n.attrs.axis as number), undefined];
+});
+registerVjp('ScatterElements', (n, [dy]) => {
+  if (!dy) return [undefined, undefined, undefined];
+  if (n.attrs.reduction !== 'add') throw new Error(`ScatterElements: gradient only for reduction 'add', got ${String(n.attrs.reduction ?? 'none')}`);
+  const [, idx] = n.inputs;
+  // out = data + scatter(updates): d data = dy, d updates = dy read back at the same indices
+  return [dy, undefined, gatherElements(dy, idx, n.attrs.axis as number)];
 });
 registerVjp('OneHot', (n) => n.inputs.map(() => undefined));
 registerVjp('ConstantOfShape', () => [undefined]);

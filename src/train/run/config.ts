@@ -24,6 +24,9 @@ export type CollapseAction = 'stop' | 'rollback';
 /** Top-singular-value clamp of G's weights after every G step (paper §4.1); null: off. */
 export type SigmaClamp = { kind: 'value'; value: number } | { kind: 'ratio'; ratio: number } | null;
 
+/** σ0 regularisation of G towards a fixed value or r · σ1 (paper §4.1's alternative to the clamp); null: off. */
+export type SigmaReg = { target: number } | { ratio: number } | null;
+
 export interface CollapseConfig {
   enabled: boolean;
   /** 'rollback': make the last healthy checkpoint DIR/checkpoint.safetensors again, then stop. */
@@ -87,6 +90,9 @@ export interface TrainConfig {
   /** R1 zero-centred gradient penalty weight γ on D (0: off). */
   r1Gamma: number;
   sigmaClamp: SigmaClamp;
+  sigmaReg: SigmaReg;
+  /** β_σ of the σ0 regulariser (G_loss += β_σ Σ (σ0 − target)²). */
+  sigmaRegStrength: number;
   /** 'single': one graph per iteration; 'per-step': one D-step graph and one G-step graph. */
   graphs: 'single' | 'per-step';
 
@@ -156,6 +162,8 @@ function paperDefaults(resolution: number, arch: Arch): TrainConfig {
     zStd: 1,
     r1Gamma: 0,
     sigmaClamp: null,
+    sigmaReg: null,
+    sigmaRegStrength: 0,
     // measured (bench/training.ts): per-step graphs are faster and need less memory than one graph
     graphs: 'per-step',
     checkpointEvery: 1000,
@@ -253,6 +261,10 @@ export function validateConfig(c: TrainConfig): void {
   if (!(Number.isFinite(c.r1Gamma) && c.r1Gamma >= 0)) bad(`--r1-gamma must be >= 0, got ${c.r1Gamma}`);
   if (c.sigmaClamp?.kind === 'value') posNum(c.sigmaClamp.value, '--sigma-clamp');
   if (c.sigmaClamp?.kind === 'ratio') posNum(c.sigmaClamp.ratio, '--sigma-clamp-ratio');
+  if (c.sigmaReg && 'target' in c.sigmaReg) posNum(c.sigmaReg.target, '--sigma-reg');
+  if (c.sigmaReg && 'ratio' in c.sigmaReg) posNum(c.sigmaReg.ratio, '--sigma-reg-ratio');
+  if (!(Number.isFinite(c.sigmaRegStrength) && c.sigmaRegStrength >= 0)) bad(`--sigma-reg-strength must be >= 0, got ${c.sigmaRegStrength}`);
+  if (c.sigmaReg && c.sigmaRegStrength === 0) bad('--sigma-reg / --sigma-reg-ratio need --sigma-reg-strength > 0');
   if (c.graphs !== 'single' && c.graphs !== 'per-step') bad(`--graphs must be single or per-step, got ${c.graphs}`);
   posInt(c.checkpointEvery, '--checkpoint-every');
   nonNegInt(c.keepCheckpoints, '--keep-checkpoints');
@@ -289,6 +301,8 @@ export function hyperOf(c: TrainConfig): GanHyper {
     orthoVariant: c.orthoVariant,
     emaDecay: c.emaDecay,
     emaStart: c.emaStart,
+    r1Gamma: c.r1Gamma,
+    ...(c.sigmaReg ? { sigmaReg: c.sigmaReg, sigmaRegStrength: c.sigmaRegStrength } : {}),
   };
 }
 
@@ -299,7 +313,7 @@ const FIXED: (keyof TrainConfig)[] = [
 /** Fields that change the optimisation: allowed on resume, but the continuation is then no exact replay. */
 const TUNABLE: (keyof TrainConfig)[] = [
   'gLr', 'dLr', 'gBetas', 'dBetas', 'adamEps', 'orthoBeta', 'orthoVariant', 'emaDecay', 'emaStart', 'standingPasses', 'standingBatch',
-  'latent', 'zStd', 'r1Gamma', 'sigmaClamp', 'graphs',
+  'latent', 'zStd', 'r1Gamma', 'sigmaClamp', 'sigmaReg', 'sigmaRegStrength', 'graphs',
 ];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -324,7 +338,8 @@ export function mergeForResume(saved: TrainConfig, flags: TrainFlags): { config:
 /** Parses a config stored in a checkpoint (checks it is complete). */
 export function parseStoredConfig(json: unknown, source: string): TrainConfig {
   if (!json || typeof json !== 'object') throw new UserError(`${source}: no training configuration in the checkpoint`);
-  const c = json as TrainConfig;
+  // runs saved before the σ0 regulariser existed had it off
+  const c = { sigmaReg: null, sigmaRegStrength: 0, ...(json as object) } as TrainConfig;
   const missing = (Object.keys(paperDefaults(32, 'biggan')) as (keyof TrainConfig)[]).filter((k) => !(k in c));
   if (missing.length) throw new UserError(`${source}: the stored training configuration lacks ${missing.join(', ')}`);
   validateConfig(c);

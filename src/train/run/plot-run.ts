@@ -2,7 +2,9 @@
  * `biggan plot DIR`: the paper's Figure 3 view of a run, from DIR/log.jsonl, as one
  * PNG of three stacked panels: the losses (D on real, D on fake, G) against the
  * iteration, then σ0 of every weight matrix of G, then of D (log scale), one curve
- * per layer. A detected collapse is marked by a vertical line in each panel.
+ * per layer; when the run was evaluated (`eval` records), FID and the Inception Score
+ * of G_ema against the iteration follow. A detected collapse is marked by a vertical
+ * line in the loss and σ0 panels.
  */
 import fs from 'node:fs';
 import { UserError } from '../../errors.js';
@@ -91,7 +93,31 @@ export function renderRunPlot(records: LogRecord[], opts: PlotRunOptions = {}): 
       }),
     );
   }
+  panels.push(...evalPanels(records.filter((r) => r.type === 'eval'), width, height));
   return stack(panels);
+}
+
+/** FID (when computed) and IS ± std of the periodic evaluations; none without eval records. */
+function evalPanels(evals: LogRecord[], width: number, height: number): RgbaImage[] {
+  if (!evals.length) return [];
+  const steps = evals.map((r) => r.step);
+  const marker = evals.length === 1 ? { marker: 'circle' as const } : {};
+  const panels: RgbaImage[] = [];
+  const fid = column(evals, 'fid');
+  if (fid.some(Number.isFinite)) {
+    panels.push(renderLinePlot([{ name: 'FID (G_ema)', x: steps, y: fid, ...marker }], {
+      width, height, title: 'FID (lower is better)', x: { label: 'iteration' }, y: { label: 'FID' },
+    }));
+  }
+  const mean = column(evals, 'is_mean');
+  const std = column(evals, 'is_std');
+  const band = (sign: number): number[] => mean.map((m, i) => m + sign * (Number.isFinite(std[i]) ? std[i] : 0));
+  panels.push(renderLinePlot([
+    { name: 'IS (G_ema)', x: steps, y: mean, ...marker },
+    { name: '± std', x: steps, y: band(1), color: GREY, lineWidth: 1 },
+    { x: steps, y: band(-1), color: GREY, lineWidth: 1 },
+  ], { width, height, title: 'Inception Score (higher is better)', x: { label: 'iteration' }, y: { label: 'IS' } }));
+  return panels;
 }
 
 /** Reads DIR/log.jsonl (or a log file) and writes the plot PNG. */

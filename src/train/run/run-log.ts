@@ -12,6 +12,9 @@
  *   sv          every --sv-every iterations: {"G": {"<weight path>": [σ0, σ1, σ2], ...}, "D": {...}}
  *   samples     a sample sheet: file, diversity (within-class pixel std)
  *   checkpoint  file, healthy, seconds to write
+ *   eval        with --stats / --eval-every: is_mean, is_std, fid (with --stats), n,
+ *               truncation (when given), standing (BN statistics were standing ones),
+ *               seconds — G_ema scored as `biggan eval` would score the checkpoint
  *   collapse    signals, last healthy checkpoint, action taken
  *   diverged    a loss or gradient norm became NaN/Inf
  *   end         the run reached --steps

@@ -13,6 +13,8 @@
  *   - writes fixed-latent sample sheets of the EMA generator (sample-sheet.ts);
  *   - writes checkpoints (train-checkpoint.ts) with standing statistics for G_ema
  *     (standing-stats.ts), keeps the last K, and replaces checkpoint.safetensors atomically;
+ *   - with --stats / --eval-every, scores G_ema (standing statistics applied) by IS and
+ *     FID (eval/periodic-eval.ts) and logs 'eval' records;
  *   - watches for collapse (collapse-watch.ts) and stops with a report naming the last
  *     healthy checkpoint (optionally making it the current one again);
  *   - stops at the first NaN/Inf loss or gradient norm, writing nothing, so the last
@@ -43,6 +45,9 @@ import { SampleSheet } from './sample-sheet.js';
 import { StandingStatistics, bnStatEntries } from './standing-stats.js';
 import { SigmaClamper } from './sigma-clamp.js';
 import { section } from '../../models/checkpoint.js';
+import { PeriodicEvaluator } from '../../eval/periodic-eval.js';
+import { chooseInception } from '../../eval/inception-source.js';
+import { IS_DEFAULT_SPLITS } from '../../metrics/inception-score.js';
 import { readTrainingCheckpoint, restoreTrainingState, writeTrainingCheckpoint, type TrainingCheckpoint, type TrainingMeta } from './train-checkpoint.js';
 
 export interface TrainRunOptions {
@@ -61,6 +66,29 @@ export interface TrainRunOptions {
   progress?: (p: ProgressInfo) => void;
   /** Testing hook: poison D's weights before this iteration, as a diverging run would. */
   faultNanAtStep?: number;
+  /** Periodic IS/FID of G_ema (not part of the run's config: give it again on --resume). */
+  eval?: TrainEvalOptions;
+}
+
+/** `biggan train --stats S --inception F --eval-every K --eval-n N --eval-truncation T`. */
+export interface TrainEvalOptions {
+  /** Reference statistics (.npz, from `biggan fid-stats`): FID besides IS. */
+  stats?: string;
+  /** Inception weights file or 'procedural' (default $BIGGAN_INCEPTION). */
+  inception?: string;
+  /** Iterations between evaluations (default: --checkpoint-every); the last iteration is always evaluated. */
+  every?: number;
+  /** Images per evaluation (default 5000). */
+  n?: number;
+  truncation?: number;
+}
+
+/** The latest evaluation, for the progress line. */
+export interface EvalInfo {
+  step: number;
+  isMean: number;
+  isStd: number;
+  fid?: number;
 }
 
 export interface ProgressInfo {
@@ -70,6 +98,8 @@ export interface ProgressInfo {
   dLossReal: number;
   dLossFake: number;
   gLoss: number;
+  /** The latest evaluation so far, if any. */
+  eval?: EvalInfo;
 }
 
 export interface CheckpointRef {
@@ -91,10 +121,13 @@ interface Window {
   dGrad: number;
   gGrad: number;
   gGradTotal: number;
+  /** Sums of R1 (last D step) and of the σ0 regulariser term (logged only when those are on). */
+  r1: number;
+  sigmaReg: number;
   seconds: number;
 }
 
-const emptyWindow = (): Window => ({ n: 0, dReal: 0, dFake: 0, g: 0, dGrad: 0, gGrad: 0, gGradTotal: 0, seconds: 0 });
+const emptyWindow = (): Window => ({ n: 0, dReal: 0, dFake: 0, g: 0, dGrad: 0, gGrad: 0, gGradTotal: 0, r1: 0, sigmaReg: 0, seconds: 0 });
 
 export class TrainRun {
   private step = 0;
@@ -106,6 +139,8 @@ export class TrainRun {
   private readonly checkpoints: CheckpointRef[] = [];
   private healthy = true;
   private stopRequested = false;
+  private evaluator: PeriodicEvaluator | null = null;
+  private lastEval: EvalInfo | undefined;
 
   private constructor(
     readonly config: TrainConfig,
@@ -132,12 +167,21 @@ export class TrainRun {
     if (!opts.resume && dir.hasCheckpoint()) {
       throw new UserError(`${dir.root} already holds a run (checkpoint.safetensors); continue it with --resume, or choose another --out`);
     }
-    dir.create();
-    dir.lock();
+    // Inception and the statistics load first: a missing file fails before any work
+    const evaluator = opts.eval ? createEvaluator(opts.eval, opts.runtime) : null;
     try {
-      return await TrainRun.openLocked(opts, dir, resuming, note);
+      dir.create();
+      dir.lock();
+      try {
+        const run = await TrainRun.openLocked(opts, dir, resuming, note);
+        run.evaluator = evaluator;
+        return run;
+      } catch (err) {
+        dir.unlock();
+        throw err;
+      }
     } catch (err) {
-      dir.unlock();
+      await evaluator?.release();
       throw err;
     }
   }
@@ -164,9 +208,6 @@ export class TrainRun {
       if (config.steps <= saved.meta.step) note(`the checkpoint is at step ${saved.meta.step}, already at --steps ${config.steps}`);
     } else {
       config = resolveConfig(opts.flags);
-    }
-    if (config.r1Gamma > 0) {
-      throw new UserError('--r1-gamma is not available yet: the compiled training step has no R1 penalty (see docs); use 0');
     }
 
     const dataset = await openRunDataset(config, opts, note);
@@ -293,7 +334,8 @@ export class TrainRun {
           this.logTrain(win);
           win = emptyWindow();
         }
-        this.opts.progress?.({ step: this.step, total: c.steps, itPerS: 1 / seconds, dLossReal: r.dLossReal, dLossFake: r.dLossFake, gLoss: r.gLoss });
+        if (this.evalDue()) await this.evaluate();
+        this.opts.progress?.({ step: this.step, total: c.steps, itPerS: 1 / seconds, dLossReal: r.dLossReal, dLossFake: r.dLossFake, gLoss: r.gLoss, eval: this.lastEval });
         if (c.svEvery && this.step % c.svEvery === 0) {
           const s = this.measureSingularValues();
           if (s) signals.push(s);
@@ -331,6 +373,8 @@ export class TrainRun {
       d_grad_norm: w.dGrad / n,
       g_grad_norm: w.gGrad / n,
       g_grad_norm_total: w.gGradTotal / n,
+      ...(c.r1Gamma > 0 ? { r1: w.r1 / n, r1_gamma: c.r1Gamma } : {}),
+      ...(c.sigmaReg ? { sigma_reg: w.sigmaReg / n } : {}),
       g_lr: c.gLr,
       d_lr: c.dLr,
       ema_decay: emaDecayAt(this.step, { decay: c.emaDecay, start: c.emaStart }),
@@ -344,6 +388,9 @@ export class TrainRun {
     const G = this.monitor.measure('G', this.models.G);
     const D = this.monitor.measure('D', this.models.D);
     this.log.write({ type: 'sv', step: this.step, G, D });
+    // the ratio form of the σ0 regulariser targets r · σ1 as last measured
+    const gByPath = new Map(this.models.G.namedParams());
+    this.trainer.setSigma1(new Map(Object.entries(G).flatMap(([path, sv]) => (gByPath.has(path) && sv.length > 1 ? [[gByPath.get(path)!, sv[1]] as const] : []))));
     return this.watch.onSingularValues(this.step, G);
   }
 
@@ -374,6 +421,33 @@ export class TrainRun {
     } finally {
       entries.forEach((e, i) => (e.param.data = saved[i]));
     }
+  }
+
+  private evalDue(): boolean {
+    if (!this.evaluator) return false;
+    const every = this.opts.eval?.every ?? this.config.checkpointEvery;
+    return this.step % every === 0 || this.step === this.config.steps;
+  }
+
+  /**
+   * IS (and FID) of G_ema with its standing statistics, as `biggan sample` would draw
+   * from this step's checkpoint. The evaluator's latents come from its own seeded
+   * stream and the weights are restored afterwards, so training is not perturbed.
+   */
+  private async evaluate(): Promise<void> {
+    const t = performance.now();
+    const m = await this.withStanding(() => this.evaluator!.evaluate(this.models.G_ema));
+    const e = this.opts.eval!;
+    this.log.write({
+      type: 'eval',
+      step: this.step,
+      ...m,
+      n: e.n ?? DEFAULT_EVAL_N,
+      ...(e.truncation !== undefined ? { truncation: e.truncation } : {}),
+      standing: this.config.standingPasses > 0,
+      seconds: (performance.now() - t) / 1000,
+    });
+    this.lastEval = { step: this.step, isMean: m.is_mean, isStd: m.is_std, ...(m.fid !== undefined ? { fid: m.fid } : {}) };
   }
 
   private async writeSheet(file: string, final = false): Promise<CollapseSignal | null> {
@@ -477,11 +551,31 @@ export class TrainRun {
     await this.trainer.release();
     await this.sheet?.release();
     await this.standingGraph?.release();
+    await this.evaluator?.release();
+    this.evaluator = null;
     this.sheet = null;
     this.standingGraph = null;
     this.dataset.close();
     this.dir.unlock();
   }
+}
+
+const DEFAULT_EVAL_N = 5000;
+
+/** The periodic evaluator of --stats / --eval-every (one-line UserErrors for bad settings or files). */
+function createEvaluator(e: TrainEvalOptions, runtime: RuntimeOptions = {}): PeriodicEvaluator | null {
+  if (e.stats === undefined && e.every === undefined) {
+    const stray = ([['inception', '--inception'], ['n', '--eval-n'], ['truncation', '--eval-truncation']] as const).find(([k]) => e[k] !== undefined);
+    if (stray) throw new UserError(`${stray[1]} applies only with --stats STATS.npz (IS and FID) or --eval-every K (IS alone)`);
+    return null;
+  }
+  const n = e.n ?? DEFAULT_EVAL_N;
+  if (!(Number.isInteger(n) && n >= IS_DEFAULT_SPLITS)) throw new UserError(`--eval-n must be an integer of at least ${IS_DEFAULT_SPLITS} (the Inception Score's splits), got ${n}`);
+  if (e.every !== undefined && !(Number.isInteger(e.every) && e.every > 0)) throw new UserError(`--eval-every must be a positive integer, got ${e.every}`);
+  if (e.truncation !== undefined && !(Number.isFinite(e.truncation) && e.truncation > 0)) throw new UserError(`--eval-truncation must be a positive number, got ${e.truncation}`);
+  chooseInception(e.inception); // without weights: the one-line error saying where to get them, before the statistics
+  if (e.stats !== undefined && !fs.existsSync(e.stats)) throw new UserError(`--stats ${e.stats} does not exist (make it with \`biggan fid-stats --data PATH --out STATS.npz\`)`);
+  return PeriodicEvaluator.create({ inception: e.inception, stats: e.stats, n, truncation: e.truncation, threads: runtime.threads });
 }
 
 /** The run's data: the prepared dataset of --data, or the embedded synthetic one. */
@@ -535,6 +629,8 @@ function accumulate(w: Window, r: IterationResult, seconds: number): Window {
     dGrad: w.dGrad + r.dSteps[r.dSteps.length - 1].gradNorm,
     gGrad: w.gGrad + r.gStep.gradNorm,
     gGradTotal: w.gGradTotal + r.gStep.gradNormWithOrtho,
+    r1: w.r1 + (r.dSteps[r.dSteps.length - 1].r1 ?? 0),
+    sigmaReg: w.sigmaReg + (r.gStep.sigmaReg ?? 0),
     seconds: w.seconds + seconds,
   };
 }
