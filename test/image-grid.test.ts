@@ -15,6 +15,7 @@ import {
 } from '../src/image/bitmap-font.js';
 import { captionStripHeight, encodePng, imagesToGrid, toByte, writePng } from '../src/image/image-grid.js';
 import { decodePng, readPng } from '../src/image/png-read.js';
+import { assertUserError } from './assert-user-error.js';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-image-grid-'));
@@ -25,16 +26,6 @@ function synthetic(n: number, c: number, h: number, w: number): Float32Array {
   const out = new Float32Array(n * c * h * w);
   for (let i = 0; i < out.length; i++) out[i] = Math.sin(i * 0.37 + 1) * 0.95;
   return out;
-}
-
-function assertUserError(fn: () => unknown, re: RegExp, file: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${String(err)}`);
-    assert.ok(!err.message.includes('\n'), `message should be one line: ${err.message}`);
-    assert.match(err.message, re);
-    assert.ok(err.message.includes(file), `message should name ${file}: ${err.message}`);
-    return true;
-  });
 }
 
 test('font covers printable ASCII and measures text on a fixed advance', () => {

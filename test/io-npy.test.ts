@@ -9,23 +9,13 @@ import type { NdArray } from '../src/io/ndarray.js';
 import { formatNpy, parseNpy, readNpy, writeNpy } from '../src/io/npy.js';
 import { readNpz, writeNpz } from '../src/io/npz.js';
 import { PT_REF, METRICS_REF } from './fixture-paths.js';
+import { assertUserError } from './assert-user-error.js';
 
 const HF = path.join(PT_REF, 'hf-biggan-deep-128-w8');
 const AJB = path.join(PT_REF, 'ajbrock-biggan-128-ch10');
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-io-npy-'));
-}
-
-/** Asserts a one-line UserError whose message matches `re` (and names `file` when given). */
-function assertUserError(fn: () => unknown, re: RegExp, file?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${String(err)}`);
-    assert.ok(!err.message.includes('\n'), `message should be one line: ${err.message}`);
-    assert.match(err.message, re);
-    if (file) assert.ok(err.message.includes(file), `message should name ${file}: ${err.message}`);
-    return true;
-  });
 }
 
 const SETS: Record<string, { n: number; t: number }> = {

@@ -8,6 +8,7 @@ import type { NdArray } from '../src/io/ndarray.js';
 import { formatSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { readStateDict } from '../src/io/state-dict-file.js';
 import { PT_REF } from './fixture-paths.js';
+import { assertUserError } from './assert-user-error.js';
 
 const FIXTURES = [
   'ajbrock-biggan-128-ch10/G.safetensors',
@@ -19,16 +20,6 @@ const FIXTURES = [
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-io-st-'));
-}
-
-function assertUserError(fn: () => unknown, re: RegExp, file?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${String(err)}`);
-    assert.ok(!err.message.includes('\n'), `message should be one line: ${err.message}`);
-    assert.match(err.message, re);
-    if (file) assert.ok(err.message.includes(file), `message should name ${file}: ${err.message}`);
-    return true;
-  });
 }
 
 const raw = (a: NdArray): Buffer => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);

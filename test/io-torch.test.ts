@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
-import { UserError } from '../src/errors.js';
 import type { NdArray } from '../src/io/ndarray.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { PyDict, unpickle } from '../src/io/pickle.js';
@@ -12,6 +11,7 @@ import { parseTorchFile, readTorchFile, readTorchStateDict } from '../src/io/tor
 import { readStateDict } from '../src/io/state-dict-file.js';
 import { writeNpz } from '../src/io/npz.js';
 import { PT_REF } from './fixture-paths.js';
+import { assertUserError } from './assert-user-error.js';
 
 const HF = path.join(PT_REF, 'hf-biggan-deep-128-w8');
 const AJB = path.join(PT_REF, 'ajbrock-biggan-128-ch10');
@@ -19,16 +19,6 @@ const STEP = path.join(PT_REF, 'ajbrock-biggan-32-train-step');
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-io-torch-'));
-}
-
-function assertUserError(fn: () => unknown, re: RegExp, file?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${err instanceof Error ? err.stack : String(err)}`);
-    assert.ok(!err.message.includes('\n'), `message should be one line: ${err.message}`);
-    assert.match(err.message, re);
-    if (file) assert.ok(err.message.includes(file), `message should name ${file}: ${err.message}`);
-    return true;
-  });
 }
 
 const raw = (a: NdArray): Buffer => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);

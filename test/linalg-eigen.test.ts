@@ -4,17 +4,12 @@ import { type Matrix, matrix, identity, maxAbs } from '../src/linalg/matrix.js';
 import { multiplyABt } from '../src/linalg/gemm.js';
 import { symmetricEigen, symmetricEigenvalues } from '../src/linalg/symmetric-eigen.js';
 import { tridiagonalQL } from '../src/linalg/tridiagonal-ql.js';
+import { Rng } from '../src/random/rng.js';
 
-/** Small deterministic PRNG (mulberry32) for reproducible test matrices. */
+/** Reproducible uniform [0, 1) numbers for test matrices. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 function randomSymmetric(n: number, seed: number): Matrix {

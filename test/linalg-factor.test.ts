@@ -4,16 +4,12 @@ import { type Matrix, matrix, maxAbs } from '../src/linalg/matrix.js';
 import { multiply, multiplyABt, gemmABt } from '../src/linalg/gemm.js';
 import { pivotedCholesky } from '../src/linalg/pivoted-cholesky.js';
 import { traceSqrtProduct, traceSqrtProductDetails } from '../src/linalg/trace-sqrt-product.js';
+import { Rng } from '../src/random/rng.js';
 
+/** Reproducible uniform [0, 1) numbers for test matrices. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../src/errors.js';
 import { readNpy } from '../src/io/npy.js';
 import { writeNpz } from '../src/io/npz.js';
 import { type Matrix, matrix } from '../src/linalg/matrix.js';
@@ -15,18 +14,10 @@ import { FeatureStats } from '../src/metrics/feature-stats.js';
 import { readStatsFile, writeStatsFile } from '../src/metrics/stats-file.js';
 import { computeMetrics, listMetrics, getMetric } from '../src/metrics/registry.js';
 import { METRICS_REF } from './fixture-paths.js';
+import { assertUserError } from './assert-user-error.js';
 
 const results = JSON.parse(fs.readFileSync(path.join(METRICS_REF, 'results.json'), 'utf8'));
 const features = (name: string): Matrix => matrixFromNdArray(readNpy(path.join(METRICS_REF, `${name}.npy`)), name);
-
-function assertUserError(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected UserError, got ${String(err)}`);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    assert.match(err.message, re);
-    return true;
-  });
-}
 
 function close(got: number, want: number, atol: number, what: string): void {
   assert.ok(Math.abs(got - want) <= atol, `${what}: got ${got}, want ${want}, |diff| ${Math.abs(got - want)} > ${atol}`);
