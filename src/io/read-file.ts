@@ -16,3 +16,13 @@ export function readFileForUser(file: string): Buffer {
     throw err;
   }
 }
+
+/** Reads and parses a JSON file; missing, unreadable or malformed files become one-line UserErrors. */
+export function readJsonForUser(file: string, what = 'file'): unknown {
+  const text = readFileForUser(file).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${what} ${file} is not valid JSON (${(e as Error).message})`);
+  }
+}

@@ -10,8 +10,8 @@
  * mean exactly what they mean upstream; smaller models (BigGAN-PyTorch's deep 32/64
  * stage lists) become expressible too.
  */
-import fs from 'node:fs';
 import { UserError } from '../errors.js';
+import { readJsonForUser } from '../io/read-file.js';
 
 /** One generator block: [upsample, in multiple, out multiple] of channel_width. */
 export type DeepLayerSpec = [up: boolean, inMult: number, outMult: number];
@@ -176,14 +176,7 @@ export function validateBigGanDeepConfig(raw: unknown, source: string): BigGanDe
 
 /** Reads and validates a pytorch-pretrained-BigGAN config.json. */
 export function readBigGanDeepConfig(file: string): BigGanDeepConfig {
-  if (!fs.existsSync(file)) throw new UserError(`${file} does not exist`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${file} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
-  return validateBigGanDeepConfig(raw, file);
+  return validateBigGanDeepConfig(readJsonForUser(file, 'config'), file);
 }
 
 /** The config as upstream's to_json_string writes it (field order as in HF's files). */

@@ -23,7 +23,7 @@ import { StatRows, TruncationBatchNorm2d, selectStatRows } from '../nn/truncatio
 import { UserError } from '../errors.js';
 import { NdArray, shapeToString } from '../io/ndarray.js';
 import { readStateDict } from '../io/state-dict-file.js';
-import { loadStateDict } from './load-state.js';
+import { loadStateDict, sameShape } from './load-state.js';
 import { GeneratorInputs, GeneratorModel } from './interfaces.js';
 import {
   BigGanDeepConfig, PRETRAINED_DEEP_CONFIGS, blockResolutions, hasAttention, readBigGanDeepConfig, validateBigGanDeepConfig,
@@ -249,12 +249,6 @@ function checkedLayout(state: Map<string, NdArray>, source: string): 'pretrained
   if (detectPretrainedBigGan(keys)) return 'pretrained-biggan';
   if (state.has('gen_z.w.weight') && state.has('class_embedding')) return 'ours';
   throw new UserError(`${source} is not a BigGAN-deep generator checkpoint: it looks like ${describeOtherLayout(keys)}; expected ${LAYOUT_NAME} keys (embeddings.weight, generator.gen_z.*, generator.layers.*)`);
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  // torch stores gamma as [1]; a 0-d scalar is the same value
-  if (a.length <= 1 && b.length <= 1 && (a[0] ?? 1) === 1 && (b[0] ?? 1) === 1) return true;
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /**

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { NdArray } from '../io/ndarray.js';
+import { readJsonForUser } from '../io/read-file.js';
 import { readStateDict } from '../io/state-dict-file.js';
 import { readSafetensors, writeSafetensors, looksLikeSafetensors } from '../io/safetensors.js';
 import { Module } from '../nn/module.js';
@@ -48,15 +49,6 @@ export interface CheckpointContents {
   G?: GeneratorSpec;
   D?: DiscriminatorSpec;
   classNames?: string[];
-}
-
-function readJsonFile(file: string): unknown {
-  if (!fs.existsSync(file)) throw new UserError(`config file ${file} does not exist`);
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`config file ${file} is not valid JSON (${(e as Error).message})`);
-  }
 }
 
 function parseMeta<T>(meta: Record<string, string>, key: string, source: string): T | undefined {
@@ -148,7 +140,7 @@ function configKind(json: unknown): 'bgp' | 'hf' | 'unknown' {
 function besideArgs(weights: string): string | undefined {
   for (const name of ['constructor_args.json', 'config.json']) {
     const p = path.join(path.dirname(weights), name);
-    if (fs.existsSync(p) && configKind(readJsonFile(p)) === 'bgp') return p;
+    if (fs.existsSync(p) && configKind(readJsonForUser(p, 'config')) === 'bgp') return p;
   }
   return undefined;
 }
@@ -163,7 +155,7 @@ export function loadGenerator(weights: string, config?: string): LoadedGenerator
   if (ours) return { model: generatorFromCheckpoint(ours, weights), classNames: ours.classNames, layout: 'biggan-ts' };
   const state = readStateDict(weights);
   const keys = [...state.keys()];
-  const cfgJson = config ? readJsonFile(config) : undefined;
+  const cfgJson = config ? readJsonForUser(config, 'config') : undefined;
   if (detectPretrainedBigGan(keys)) {
     if (cfgJson && configKind(cfgJson) !== 'hf') throw new UserError(`${config} is not a pytorch-pretrained-BigGAN config.json, but ${weights} is a BigGAN-deep checkpoint`);
     const cfg = config ? readBigGanDeepConfig(config) : resolveDeepConfig(weights, state, undefined);
@@ -189,6 +181,6 @@ export function loadDiscriminator(weights: string, config?: string): LoadedDiscr
   const state = readStateDict(weights);
   const keys = [...state.keys()];
   if (detectPretrainedBigGan(keys)) throw new UserError(`${weights} is a pytorch-pretrained-BigGAN generator; those releases have no discriminator`);
-  if (config && configKind(readJsonFile(config)) !== 'bgp') throw new UserError(`${config} does not hold BigGAN-PyTorch constructor args ("D")`);
+  if (config && configKind(readJsonForUser(config, 'config')) !== 'bgp') throw new UserError(`${config} does not hold BigGAN-PyTorch constructor args ("D")`);
   return { model: discriminatorFromStateDict(state, weights, { args: config ?? besideArgs(weights) }), layout: 'BigGAN-PyTorch' };
 }

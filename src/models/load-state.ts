@@ -14,7 +14,8 @@ export interface LoadOptions {
   optional?: (name: string) => boolean;
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
+/** Equal shapes, counting a 0-d tensor and a [1] tensor as the same (checkpoints differ on this). */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   // a 0-d tensor and a [1] tensor hold the same single value; checkpoints differ on this
   return (a.length === b.length && a.every((d, i) => d === b[i])) || (numel(a) === 1 && numel(b) === 1 && a.length <= 1 && b.length <= 1);
 }

@@ -17,14 +17,15 @@
  * Upstream wraps every residual block in a ModuleList with its optional attention
  * layer (index 0 = block, 1 = attention); we keep them in two parallel lists.
  */
-import fs from 'node:fs';
 import type { NdArray } from '../../io/ndarray.js';
-import { numel, shapeToString } from '../../io/ndarray.js';
+import { shapeToString } from '../../io/ndarray.js';
 import { readStateDict } from '../../io/state-dict-file.js';
 import { Param } from '../../engine/graph.js';
 import { Module } from '../../nn/module.js';
 import { UserError } from '../../errors.js';
-import { loadStateDict } from '../load-state.js';
+import { loadStateDict, sameShape } from '../load-state.js';
+import { readJsonForUser } from '../../io/read-file.js';
+import { torchStateDictOrder } from './torch-order.js';
 import {
   BIGGAN_RESOLUTIONS,
   BigGANResolution,
@@ -88,32 +89,10 @@ export function ourNameToBgp(name: string): string {
  * parameters from buffers (u0/sv0 and BN statistics are buffers).
  */
 export function toBigGANPyTorch<T>(ours: Map<string, T>, trainable: (name: string) => boolean): Map<string, T> {
-  interface Node {
-    own: { key: string; param: boolean; value: T }[];
-    children: Map<string, Node>;
-  }
-  const root: Node = { own: [], children: new Map() };
-  for (const [name, value] of ours) {
-    const key = ourNameToBgp(name);
-    const parts = key.split('.');
-    let node = root;
-    for (const part of parts.slice(0, -1)) {
-      let child = node.children.get(part);
-      if (!child) node.children.set(part, (child = { own: [], children: new Map() }));
-      node = child;
-    }
-    node.own.push({ key, param: trainable(name), value });
-  }
-  const out = new Map<string, T>();
-  const emit = (node: Node): void => {
-    for (const e of node.own) if (e.param) out.set(e.key, e.value);
-    for (const e of node.own) if (!e.param) out.set(e.key, e.value);
-    const names = [...node.children.keys()];
-    if (names.every((n) => /^\d+$/.test(n))) names.sort((a, b) => Number(a) - Number(b));
-    for (const n of names) emit(node.children.get(n)!);
-  };
-  emit(root);
-  return out;
+  const renamed = new Map<string, { name: string; value: T }>();
+  for (const [name, value] of ours) renamed.set(ourNameToBgp(name), { name, value });
+  const order = torchStateDictOrder([...renamed.keys()], (key) => (trainable(renamed.get(key)!.name) ? 0 : 1));
+  return new Map(order.map((key) => [key, renamed.get(key)!.value]));
 }
 
 /** A model's parameters under BGP names, in the order BGP's state_dict() lists them. */
@@ -139,11 +118,6 @@ export function detectBigGANPyTorch(keys: Iterable<string>): BgpDetection | null
   if (set.has('output_layer.2.weight') && set.has('linear.weight')) return { role: 'generator', variant };
   if (set.has('embed.weight') && set.has('linear.weight')) return { role: 'discriminator', variant };
   return null;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  // 0-d and [1] hold the same single value (attention gamma is [] upstream)
-  return (a.length === b.length && a.every((d, i) => d === b[i])) || (numel(a) === 1 && numel(b) === 1 && a.length <= 1 && b.length <= 1);
 }
 
 export interface BgpLoadReport {
@@ -298,17 +272,8 @@ export interface BigGANLoadOptions {
 
 function argsFrom(source: BigGANArgsSource, role: 'G' | 'D'): Record<string, unknown> | undefined {
   if (source === undefined) return undefined;
-  const [json, name] = typeof source === 'string' ? [readJson(source), source] : [source, 'constructor arguments'];
+  const [json, name] = typeof source === 'string' ? [readJsonForUser(source, 'constructor args'), source] : [source, 'constructor arguments'];
   return splitConstructorArgs(json, name)[role];
-}
-
-function readJson(file: string): unknown {
-  if (!fs.existsSync(file)) throw new UserError(`${file} does not exist`);
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
 }
 
 /** Which naming a BigGAN state dict uses, refusing the other role and foreign layouts. */

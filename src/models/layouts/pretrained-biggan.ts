@@ -15,6 +15,7 @@
  * HF keeps the attention module inside `generator.layers` at index P (the config's
  * attention_layer_position), so block I sits at J = I for I < P and J = I + 1 after.
  */
+import { torchStateDictOrder } from './torch-order.js';
 import type { NdArray } from '../../io/ndarray.js';
 
 export const LAYOUT_NAME = 'pytorch-pretrained-BigGAN (BigGAN-deep)';
@@ -127,39 +128,13 @@ export function ourNameToHf(name: string, opts: PretrainedBigGanLayoutOptions): 
 const BUFFER_LEAVES = new Set(['weight_u', 'weight_v', 'running_means', 'running_vars']);
 
 /**
- * Orders HF keys the way torch's state_dict() does for these modules: per module its
- * own parameters, then its own buffers, then its children (ModuleList children by
- * index). spectral_norm re-registers the weight as `weight_orig` after the bias, so
- * `bias` precedes `weight_orig`.
+ * torch's state_dict() order for HF keys: spectral_norm re-registers the weight as
+ * `weight_orig` after the bias (so `bias` comes first), then the SN vectors and BN
+ * statistics, which are buffers.
  */
-export function torchStateDictOrder(keys: readonly string[]): string[] {
-  interface Node {
-    own: string[];
-    children: Map<string, Node>;
-  }
-  const root: Node = { own: [], children: new Map() };
-  for (const key of keys) {
-    const parts = key.split('.');
-    let node = root;
-    for (const part of parts.slice(0, -1)) {
-      let child = node.children.get(part);
-      if (!child) node.children.set(part, (child = { own: [], children: new Map() }));
-      node = child;
-    }
-    node.own.push(key);
-  }
-  const leaf = (k: string): string => k.slice(k.lastIndexOf('.') + 1);
-  const rank = (k: string): number => (BUFFER_LEAVES.has(leaf(k)) ? 2 : leaf(k) === 'weight_orig' ? 1 : 0);
-  const out: string[] = [];
-  const emit = (node: Node): void => {
-    out.push(...node.own.map((k, i) => [k, i] as const).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(([k]) => k));
-    const names = [...node.children.keys()];
-    const numeric = names.every((n) => /^\d+$/.test(n));
-    if (numeric) names.sort((a, b) => Number(a) - Number(b));
-    for (const n of names) emit(node.children.get(n)!);
-  };
-  emit(root);
-  return out;
+function hfRank(key: string): number {
+  const leaf = key.slice(key.lastIndexOf('.') + 1);
+  return BUFFER_LEAVES.has(leaf) ? 2 : leaf === 'weight_orig' ? 1 : 0;
 }
 
 /** Our state (name → array, our order) as an HF state dict in torch order. Throws on a name HF has no place for. */
@@ -170,7 +145,7 @@ export function toPretrainedBigGan<T>(ours: Map<string, T>, opts: PretrainedBigG
     if (key === null) throw new Error(`pretrained-biggan layout: no HF key for our parameter ${name}`);
     renamed.set(key, v);
   }
-  return new Map(torchStateDictOrder([...renamed.keys()]).map((k) => [k, renamed.get(k)!]));
+  return new Map(torchStateDictOrder([...renamed.keys()], hfRank).map((k) => [k, renamed.get(k)!]));
 }
 
 /** An HF state dict renamed to our names; keys outside the layout are returned separately. */
