@@ -19,7 +19,7 @@ import { UserError } from '../src/errors.js';
 import { InceptionV3 } from '../src/metrics/inception/inception-v3.js';
 import { proceduralInceptionStateDict, proceduralKind, proceduralScaleOffset } from '../src/metrics/inception/procedural-weights.js';
 import { INCEPTION_WEIGHTS_ENV, loadInceptionState, loadInceptionV3, resolveInceptionWeightsFile } from '../src/metrics/inception/inception-weights.js';
-import { parseInceptionPipeline, preResizeValues, resizeForInception, DEFAULT_INCEPTION_PIPELINE } from '../src/metrics/inception/preprocess.js';
+import { parseInceptionPipeline, preResizeValues, resizeForInception, normalizeForInception, preprocessForInception, DEFAULT_INCEPTION_PIPELINE } from '../src/metrics/inception/preprocess.js';
 import { InceptionFeatureExtractor, InceptionFeatures } from '../src/metrics/inception/feature-extractor.js';
 
 const ref = (name: string): NdArray => readNpy(path.join(METRICS_REF, `${name}.npy`));
@@ -162,6 +162,27 @@ test('preprocessing reproduces both references\' resized tensors', () => {
   assertClose(resizeForInception('pytorch-fid', first(img64), 3, 64, 64), 'pfid_post_resize_img0', 5e-5);
   assertClose(resizeForInception('pytorch-fid', first(odd), 3, 180, 420), 'pfid_post_resize_odd', 5e-5);
   assertClose(resizeForInception('torch-fidelity', first(img64), 3, 64, 64), 'tfid_post_resize_img0', 1e-4);
+  // the float32 rounding order is emulated, so the tensors are in fact equal bit for bit
+  assert.equal(maxAbsDiff(resizeForInception('pytorch-fid', first(img64), 3, 64, 64), ref('pfid_post_resize_img0').data as Float32Array), 0);
+  assert.equal(maxAbsDiff(resizeForInception('pytorch-fid', first(odd), 3, 180, 420), ref('pfid_post_resize_odd').data as Float32Array), 0);
+  assert.equal(maxAbsDiff(resizeForInception('torch-fidelity', first(img64), 3, 64, 64), ref('tfid_post_resize_img0').data as Float32Array), 0);
+});
+
+test('preprocessing at 299: the resize is the identity; network input = normalised bytes', () => {
+  const img = ref('images_299');
+  const bytes = img.data as Uint8Array;
+  const per = 3 * 299 * 299;
+  for (const pipeline of ['pytorch-fid', 'torch-fidelity'] as const) {
+    const expected = preResizeValues(pipeline, bytes);
+    normalizeForInception(pipeline, expected);
+    assert.deepEqual(preprocessForInception(pipeline, bytes, [2, 3, 299, 299]), expected);
+    assert.deepEqual(resizeForInception(pipeline, bytes.subarray(per, 2 * per), 3, 299, 299), preResizeValues(pipeline, bytes.subarray(per, 2 * per)));
+    // written at an image offset into a caller's buffer
+    const into = new Float32Array(3 * per).fill(7);
+    preprocessForInception(pipeline, bytes, [2, 3, 299, 299], into, 1);
+    assert.deepEqual(into.subarray(per), expected);
+    assert.equal(into[per - 1], 7);
+  }
 });
 
 // ---- the network ----

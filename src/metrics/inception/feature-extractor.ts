@@ -47,24 +47,33 @@ export interface InceptionFeatures {
 
 const OUT = { pool3: 'pool3', logits: 'logits', logitsUnbiased: 'logits_unbiased', blocks: ['block0_mean', 'block1_mean', 'block2_mean'] } as const;
 
-/** The network as an ONNX model for a fixed batch size; inputs 'x' [n, 3, 299, 299]. */
-export function buildInceptionModel(model: InceptionV3, batch: number): ReturnType<typeof exportOnnx> {
+type OutputName = 'pool3' | 'logits' | 'logits_unbiased' | 'block0_mean' | 'block1_mean' | 'block2_mean';
+
+/**
+ * The network as an ONNX model for a fixed batch size; input 'x' [n, 3, 299, 299].
+ * Only the requested outputs (default all) are in the graph, so computing pool3
+ * alone skips the block means and the classifier.
+ */
+export function buildInceptionModel(model: InceptionV3, batch: number, outputs?: readonly string[]): ReturnType<typeof exportOnnx> {
   const g = new Graph();
   const x = g.input('x', [batch, 3, INCEPTION_INPUT_SIZE, INCEPTION_INPUT_SIZE]);
   const y = model.forward(x);
   const spatialMean = (t: Tensor): Tensor => op.reduceMean(t, [2, 3]);
-  return exportOnnx(g, {
-    outputs: {
-      [OUT.pool3]: y.pool3,
-      [OUT.logits]: y.logits,
-      [OUT.logitsUnbiased]: y.logitsUnbiased,
-      [OUT.blocks[0]]: spatialMean(y.blocks[0]),
-      [OUT.blocks[1]]: spatialMean(y.blocks[1]),
-      [OUT.blocks[2]]: spatialMean(y.blocks[2]),
-    },
-    paramInputs: 'none',
-    graphName: 'inception_v3_fid',
-  });
+  const all: Record<OutputName, () => Tensor> = {
+    [OUT.pool3]: () => y.pool3,
+    [OUT.logits]: () => y.logits,
+    [OUT.logitsUnbiased]: () => y.logitsUnbiased,
+    [OUT.blocks[0]]: () => spatialMean(y.blocks[0]),
+    [OUT.blocks[1]]: () => spatialMean(y.blocks[1]),
+    [OUT.blocks[2]]: () => spatialMean(y.blocks[2]),
+  };
+  const names = outputs ?? (Object.keys(all) as OutputName[]);
+  const chosen: Record<string, Tensor> = {};
+  for (const name of names) {
+    if (!(name in all)) throw new Error(`buildInceptionModel: unknown output ${name}`);
+    chosen[name] = all[name as OutputName]();
+  }
+  return exportOnnx(g, { outputs: chosen, paramInputs: 'none', graphName: 'inception_v3_fid' });
 }
 
 export class InceptionFeatureExtractor {
@@ -73,8 +82,8 @@ export class InceptionFeatureExtractor {
   constructor(
     readonly model: InceptionV3,
     private readonly opts: InceptionExtractorOptions = {},
-    /** Compiled sessions by batch size; shared with extractors made by withPipeline. */
-    private readonly sessions = new Map<number, Promise<CompiledGraph>>(),
+    /** Compiled sessions by batch size and outputs; shared with extractors made by withPipeline. */
+    private readonly sessions = new Map<string, Promise<CompiledGraph>>(),
   ) {
     this.pipeline = opts.pipeline ?? DEFAULT_INCEPTION_PIPELINE;
     this.batchSize = opts.batchSize ?? 16;
@@ -91,13 +100,14 @@ export class InceptionFeatureExtractor {
     return new InceptionFeatureExtractor(this.model, { ...this.opts, pipeline }, this.sessions);
   }
 
-  /** The compiled network for `batch` images (compiled on first use, then cached). */
-  session(batch: number): Promise<CompiledGraph> {
-    let s = this.sessions.get(batch);
+  /** The compiled network for `batch` images and the given outputs (default all), compiled on first use, then cached. */
+  session(batch: number, outputs?: readonly string[]): Promise<CompiledGraph> {
+    const key = `${batch}:${outputs?.join(',') ?? '*'}`;
+    let s = this.sessions.get(key);
     if (!s) {
-      s = CompiledGraph.create(buildInceptionModel(this.model, batch), { threads: this.opts.threads, providers: this.opts.providers });
-      this.sessions.set(batch, s);
-      s.catch(() => this.sessions.delete(batch)); // a failed compile is not cached
+      s = CompiledGraph.create(buildInceptionModel(this.model, batch, outputs), { threads: this.opts.threads, providers: this.opts.providers });
+      this.sessions.set(key, s);
+      s.catch(() => this.sessions.delete(key)); // a failed compile is not cached
     }
     return s;
   }
@@ -110,9 +120,16 @@ export class InceptionFeatureExtractor {
     const [n, c, h, w] = images.shape as [number, number, number, number];
     const bytes = images.data as Uint8Array;
     const per = c * h * w;
-    return this.runBatches(n, want, (start, count) =>
-      preprocessForInception(this.pipeline, bytes.subarray(start * per, (start + count) * per), [count, c, h, w]),
-    );
+    const netPer = 3 * INCEPTION_INPUT_SIZE * INCEPTION_INPUT_SIZE;
+    // two input buffers in turn: the next batch is prepared while the current one's
+    // buffer may still be in use, and no batch pays for fresh pages
+    const size = Math.min(this.batchSize, n) * netPer;
+    const buffers = [new Float32Array(size), new Float32Array(size)];
+    let turn = 0;
+    return this.runBatches(n, want, (start, count) => {
+      const buf = buffers[turn++ % 2]!.subarray(0, count * netPer);
+      return preprocessForInception(this.pipeline, bytes.subarray(start * per, (start + count) * per), [count, c, h, w], buf);
+    });
   }
 
   /** Features of already-preprocessed network input [n, 3, 299, 299] (no resize, no normalisation). */
@@ -138,7 +155,7 @@ export class InceptionFeatureExtractor {
     let next = n > 0 ? input(0, countAt(0)) : null;
     for (let start = 0; start < n; start += this.batchSize) {
       const count = countAt(start);
-      const session = await this.session(count);
+      const session = await this.session(count, fetch);
       const running = session.run({ x: next! }, fetch);
       // prepare the next batch while onnxruntime works on this one (off the JS thread)
       const after = start + count;

@@ -76,8 +76,21 @@ export class BasicConv2d extends Module {
     this.pad = pair(opts.pad ?? 0);
   }
   forward(x: Tensor): Tensor {
-    const y = op.conv2d(x, x.graph.param(this.conv.weight), undefined, { stride: this.stride, pad: this.pad });
-    return op.relu(this.bn.forward(y));
+    return op.relu(this.convBn(x));
+  }
+  /** BN(conv(x)), before the ReLU. */
+  convBn(x: Tensor): Tensor {
+    return this.bn.forward(op.conv2d(x, x.graph.param(this.conv.weight), undefined, { stride: this.stride, pad: this.pad }));
+  }
+  /**
+   * relu(BN(conv(avgPool3(x)))) computed as relu(avgPool3(BN(conv(x)))): a 1x1 conv
+   * and eval BN are per-pixel affine maps and the pool's weights sum to 1 at every
+   * pixel (count_include_pad=False), so they commute; pooling the conv's fewer output
+   * channels is up to 6x less pooling work (results differ only by float rounding).
+   */
+  forwardAfterAvgPool(x: Tensor): Tensor {
+    if (this.conv.weight.shape[2] !== 1 || this.conv.weight.shape[3] !== 1 || this.stride !== 1) throw new Error('forwardAfterAvgPool: needs a 1x1 stride-1 conv');
+    return op.relu(avgPool3(this.convBn(x)));
   }
 }
 
@@ -117,7 +130,7 @@ class InceptionA extends Module {
       this.branch1x1.forward(x),
       chain(x, this.branch5x5_1, this.branch5x5_2),
       chain(x, this.branch3x3dbl_1, this.branch3x3dbl_2, this.branch3x3dbl_3),
-      this.branch_pool.forward(avgPool3(x)),
+      this.branch_pool.forwardAfterAvgPool(x),
     );
   }
 }
@@ -172,7 +185,7 @@ class InceptionC extends Module {
       this.branch1x1.forward(x),
       chain(x, this.branch7x7_1, this.branch7x7_2, this.branch7x7_3),
       chain(x, this.branch7x7dbl_1, this.branch7x7dbl_2, this.branch7x7dbl_3, this.branch7x7dbl_4, this.branch7x7dbl_5),
-      this.branch_pool.forward(avgPool3(x)),
+      this.branch_pool.forwardAfterAvgPool(x),
     );
   }
 }
@@ -237,12 +250,15 @@ class InceptionE extends Module {
     const b3 = this.branch3x3_1.forward(x);
     const bd = chain(x, this.branch3x3dbl_1, this.branch3x3dbl_2);
     // max pool pads with -inf in ONNX, so padding never wins (as in torch)
-    const pooled = this.pool === 'avg' ? avgPool3(x) : op.maxPool2d(x, 3, { stride: 1, pad: 1 });
+    const pool = this.pool === 'avg' ? this.branch_pool.forwardAfterAvgPool(x) : this.branch_pool.forward(op.maxPool2d(x, 3, { stride: 1, pad: 1 }));
+    // torch concatenates (2a, 2b) and (3a, 3b) first; one flat concat gives the same order
     return cat(
       this.branch1x1.forward(x),
-      cat(this.branch3x3_2a.forward(b3), this.branch3x3_2b.forward(b3)),
-      cat(this.branch3x3dbl_3a.forward(bd), this.branch3x3dbl_3b.forward(bd)),
-      this.branch_pool.forward(pooled),
+      this.branch3x3_2a.forward(b3),
+      this.branch3x3_2b.forward(b3),
+      this.branch3x3dbl_3a.forward(bd),
+      this.branch3x3dbl_3b.forward(bd),
+      pool,
     );
   }
 }

@@ -4,14 +4,15 @@
  * (by up to ~0.02 on pool3), so results must say which one produced them:
  *
  * 'pytorch-fid'    x/255, torch bilinear resize (align_corners=False, half-pixel
- *                  centres, no antialias; applied even at 299 where it is the
+ *                  centres, no antialias; at 299 it is the
  *                  identity), then 2x - 1.
  * 'torch-fidelity' x as 0..255 floats, TF1 bilinear resize (no half-pixel offset,
  *                  coordinates in float32), then (x - 128) / 128.
  *
  * Done in JS rather than as graph ops: each step is emulated with float32
  * rounding in the order the reference code rounds, which reproduces the
- * references' resized tensors bit for bit, and costs a few ms per image.
+ * references' resized tensors bit for bit. At 299 input both resizes are the
+ * identity and preprocessing is one table lookup per value.
  */
 import { UserError } from '../../errors.js';
 import { INCEPTION_INPUT_SIZE } from './inception-v3.js';
@@ -38,6 +39,8 @@ interface AxisTable {
   i1: Int32Array;
   w0: Float32Array;
   w1: Float32Array;
+  /** The source indices any output reads, ascending. */
+  usedRows: Int32Array;
 }
 
 /**
@@ -77,7 +80,12 @@ function tf1Axis(inSize: number, outSize: number): AxisTable {
 }
 
 function newAxisTable(n: number): AxisTable {
-  return { i0: new Int32Array(n), i1: new Int32Array(n), w0: new Float32Array(n), w1: new Float32Array(n) };
+  return { i0: new Int32Array(n), i1: new Int32Array(n), w0: new Float32Array(n), w1: new Float32Array(n), usedRows: new Int32Array(0) };
+}
+
+function withUsedRows(t: AxisTable): AxisTable {
+  t.usedRows = Int32Array.from(new Set([...t.i0, ...t.i1])).sort();
+  return t;
 }
 
 const axisCache = new Map<string, AxisTable>();
@@ -85,7 +93,7 @@ function axis(pipeline: InceptionPipeline, inSize: number): AxisTable {
   const key = `${pipeline}:${inSize}`;
   let t = axisCache.get(key);
   if (!t) {
-    t = pipeline === 'pytorch-fid' ? torchAxis(inSize, INCEPTION_INPUT_SIZE) : tf1Axis(inSize, INCEPTION_INPUT_SIZE);
+    t = withUsedRows(pipeline === 'pytorch-fid' ? torchAxis(inSize, INCEPTION_INPUT_SIZE) : tf1Axis(inSize, INCEPTION_INPUT_SIZE));
     axisCache.set(key, t);
   }
   return t;
@@ -104,9 +112,16 @@ export function preResizeValues(pipeline: InceptionPipeline, bytes: Uint8Array):
   return out;
 }
 
+/** Scratch for the x-interpolated source rows of one channel (grown as needed). */
+let rowScratch = new Float32Array(0);
+
 /**
  * Resizes one image ([C, H, W] uint8) to [C, 299, 299] in the pipeline's value scale,
  * before normalisation (the fixtures' "post-resize" tensors), writing at out[offset..].
+ *
+ * Separable: each source row is interpolated along x once, then output rows mix two
+ * of those. Both references round the x-interpolated values of a row to float32
+ * before the y step, so this gives the same bits as interpolating per output pixel.
  */
 export function resizeForInception(
   pipeline: InceptionPipeline,
@@ -119,42 +134,43 @@ export function resizeForInception(
 ): Float32Array {
   const S = INCEPTION_INPUT_SIZE;
   const lut = pipeline === 'pytorch-fid' ? UNIT_LUT : BYTE_LUT;
+  if (h === S && w === S) {
+    // both resizes are exactly the identity at 299 (source coordinate = destination, weight 0 on the neighbour)
+    for (let i = 0; i < channels * S * S; i++) out[offset + i] = lut[image[i]];
+    return out;
+  }
   const ay = axis(pipeline, h);
   const ax = axis(pipeline, w);
   const tf1 = pipeline === 'torch-fidelity';
+  if (rowScratch.length < h * S) rowScratch = new Float32Array(h * S);
+  const rows = rowScratch;
   for (let c = 0; c < channels; c++) {
     const plane = c * h * w;
+    for (const r of ay.usedRows) {
+      const src = plane + r * w;
+      const dst = r * S;
+      for (let x = 0; x < S; x++) {
+        const a = lut[image[src + ax.i0[x]]];
+        const b = lut[image[src + ax.i1[x]]];
+        // TF1: a + (b - a) * dx; ATen: fma(a, w0, b * w1) in float32 (a * w0 is exact
+        // in a double, so the sum rounds like the fused operation; no double rounding on the fixtures)
+        rows[dst + x] = tf1 ? f32(a + f32(f32(b - a) * ax.w1[x])) : a * ax.w0[x] + f32(b * ax.w1[x]);
+      }
+    }
     const o = offset + c * S * S;
     for (let y = 0; y < S; y++) {
-      const r0 = plane + ay.i0[y] * w;
-      const r1 = plane + ay.i1[y] * w;
+      const r0 = ay.i0[y] * S;
+      const r1 = ay.i1[y] * S;
       const wy0 = ay.w0[y];
       const wy1 = ay.w1[y];
-      for (let x = 0; x < S; x++) {
-        const x0 = ax.i0[x];
-        const x1 = ax.i1[x];
-        const a = lut[image[r0 + x0]];
-        const b = lut[image[r0 + x1]];
-        const cc = lut[image[r1 + x0]];
-        const d = lut[image[r1 + x1]];
-        let v: number;
-        if (tf1) {
-          // TF1: top = a + (b - a) * dx, bottom likewise, then top + (bottom - top) * dy
-          const dx = ax.w1[x];
-          const top = f32(a + f32(f32(b - a) * dx));
-          const bot = f32(cc + f32(f32(d - cc) * dx));
-          v = f32(top + f32(f32(bot - top) * wy1));
-        } else {
-          // ATen: x interpolation per row, then the rows weighted by y, each as
-          // fma(p0, w0, p1 * w1) in float32 (p0 * w0 is exact in a double, so the sum
-          // rounds like the fused operation, double rounding aside: none on the fixtures)
-          const wx0 = ax.w0[x];
-          const wx1 = ax.w1[x];
-          const top = f32(a * wx0 + f32(b * wx1));
-          const bot = f32(cc * wx0 + f32(d * wx1));
-          v = f32(top * wy0 + f32(bot * wy1));
+      const d = o + y * S;
+      if (tf1) {
+        for (let x = 0; x < S; x++) {
+          const top = rows[r0 + x];
+          out[d + x] = top + f32(f32(rows[r1 + x] - top) * wy1);
         }
-        out[o + y * S + x] = v;
+      } else {
+        for (let x = 0; x < S; x++) out[d + x] = rows[r0 + x] * wy0 + f32(rows[r1 + x] * wy1);
       }
     }
   }
@@ -169,6 +185,12 @@ export function normalizeForInception(pipeline: InceptionPipeline, x: Float32Arr
     for (let i = from; i < to; i++) x[i] = f32(x[i] - 128) / 128;
   }
 }
+
+/** Bytes straight to network input: the identity resize and the normalisation in one table. */
+const NET_INPUT_LUT: Record<InceptionPipeline, Float32Array> = {
+  'pytorch-fid': UNIT_LUT.map((v) => 2 * v - 1),
+  'torch-fidelity': BYTE_LUT.map((v) => f32(v - 128) / 128),
+};
 
 /**
  * Network input for images [n, 3, h, w] uint8 (NCHW, C order): [n, 3, 299, 299] float32,
@@ -186,6 +208,12 @@ export function preprocessForInception(
   if (images.length !== n * c * h * w) throw new Error(`preprocess: ${images.length} bytes for shape [${shape.join(', ')}]`);
   const per = 3 * INCEPTION_INPUT_SIZE * INCEPTION_INPUT_SIZE;
   const dst = out ?? new Float32Array((outStart + n) * per);
+  if (h === INCEPTION_INPUT_SIZE && w === INCEPTION_INPUT_SIZE) {
+    const lut = NET_INPUT_LUT[pipeline];
+    const o = outStart * per;
+    for (let i = 0; i < n * per; i++) dst[o + i] = lut[images[i]];
+    return dst;
+  }
   for (let i = 0; i < n; i++) {
     const image = images.subarray(i * c * h * w, (i + 1) * c * h * w);
     const o = (outStart + i) * per;
