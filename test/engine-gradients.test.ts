@@ -348,6 +348,17 @@ gradCase('Concat on axis 1, then Slice on two axes', (c) => {
   const cat = op.concat([c.x([2, 2, 3]), c.x([2, 1, 3]), c.p([2, 3, 3])], 1);
   return op.slice(op.slice(cat, 1, 1, 5), -1, 1, 3);
 });
+gradCase('sliceBox: one Slice over two axes', (c) => op.sliceBox(c.x([2, 5, 4, 3]), [[1, 1, 4], [-2, 0, 3]]));
+test('sliceBox emits one Slice node and refuses bad ranges', () => {
+  const g = new Graph();
+  const x = g.input('x', [2, 5, 4]);
+  const y = op.sliceBox(x, [[1, 1, 4], [2, 1, 3]]);
+  assert.deepEqual(y.shape, [2, 3, 2]);
+  assert.equal(g.nodes.filter((n) => n.op === 'Slice').length, 1);
+  assert.equal(op.sliceBox(x, [[1, 0, 5]]), x);
+  assert.throws(() => op.sliceBox(x, [[1, 2, 6]]), /out of range/);
+  assert.throws(() => op.sliceBox(x, [[1, 0, 2], [-2, 1, 3]]), /twice/);
+});
 gradCase('Concat on the last axis (negative axis)', (c) => op.concat([c.x([2, 3]), c.x([2, 2])], -1));
 gradCase('Slice with negative step: flip two axes', (c) => op.flip(c.x([2, 3, 4]), [1, 2]));
 test('slice refuses reversed ranges that ONNX would clamp to a different length', () => {
@@ -390,6 +401,20 @@ gradCase('MatMul 2-d @ 3-d [3,4] @ [2,4,5]', (c) => op.matmul(c.x([3, 4]), c.x([
 // ---------------------------------------------------------------- convolution
 
 gradCase('Conv 3x3 stride 1 pad 1 with bias', (c) => op.conv2d(c.x([2, 3, 5, 5]), c.p([4, 3, 3, 3]), c.p([4]), { pad: 1 }));
+test('Conv 3x3 pad 1: dW summed over batch chunks (batch 5 in chunks of 2)', async () => {
+  const name = 'Conv 3x3 pad 1, chunked dW';
+  const c = new Case(seedOf(name));
+  // one padded image is 7*7*3*4 = 588 bytes: a 1200-byte bound makes chunks of 2, 2, 1
+  await op.withWeightGradientChunkBytes(1200, () => check(c, op.conv2d(c.x([5, 3, 5, 5]), c.p([4, 3, 3, 3]), c.p([4]), { pad: 1 }), {}));
+});
+test('chunked dW: one GEMM per tap and chunk', () => {
+  const g = new Graph();
+  const x = g.input('x', [5, 3, 5, 5]);
+  const w = g.param(new Param('w', [4, 3, 3, 3], new Float32Array(108).fill(0.1)));
+  const [dw] = op.withWeightGradientChunkBytes(1200, () => grad(op.reduceSum(op.conv2d(x, w, undefined, { pad: 1 }), [0, 1, 2, 3]), [w]));
+  assert.deepEqual(dw.shape, [4, 3, 3, 3]);
+  assert.equal(g.nodes.filter((n) => n.op === 'MatMul').length, 27);
+});
 gradCase('Conv 1x1 with bias', (c) => op.conv2d(c.x([2, 3, 4, 4]), c.p([5, 3, 1, 1]), c.p([5])));
 gradCase('Conv 3x3 valid (pad 0), non-square input', (c) => op.conv2d(c.x([1, 2, 5, 6]), c.p([3, 2, 3, 3])));
 gradCase('Conv 3x3 pad [1,0]', (c) => op.conv2d(c.x([1, 2, 5, 6]), c.p([3, 2, 3, 3]), undefined, { pad: [1, 0] }));

@@ -10,6 +10,19 @@ import { expand } from './ops/shape.js';
 import './ops.js';
 
 /**
+ * prev + d, where a broadcast (Expand) contribution is added from its source with
+ * broadcasting, so the expanded copy is never materialised (the same values).
+ */
+function addContributions(prev: Tensor, d: Tensor): Tensor {
+  const source = (t: Tensor): Tensor | null => (t.producer?.op === 'Expand' ? t.producer.inputs[0] : null);
+  const sd = source(d);
+  if (sd && !source(prev)) return add(prev, sd);
+  const sp = source(prev);
+  if (sp && !sd) return add(sp, d);
+  return add(prev, d);
+}
+
+/**
  * Gradients of `loss` with respect to each tensor in `wrt` (a zero tensor where the loss
  * does not depend on it). `seed` is the incoming gradient of `loss` (default: ones).
  */
@@ -40,7 +53,7 @@ export function grad(loss: Tensor, wrt: Tensor[], seed?: Tensor): Tensor[] {
       throw new Error(`grad: gradient ${d} does not match ${t}`);
     }
     const prev = grads.get(t);
-    grads.set(t, prev ? add(prev, d) : d);
+    grads.set(t, prev ? addContributions(prev, d) : d);
   };
   accumulate(loss, seed ?? expand(g.scalar(1, loss.dtype), [...loss.shape]));
 

@@ -13,6 +13,8 @@ export interface ForwardContext {
   updates: Map<Param, Tensor>;
   /** When present, spectral-norm layers record the σ they divide by ([1, 1]), keyed by their weight. */
   sigmas?: Map<Param, Tensor>;
+  /** Nothing will be differentiated through this forward: layers may leave out what only backprop needs. */
+  noGrad?: boolean;
 }
 
 export function evalContext(): ForwardContext {

@@ -86,7 +86,7 @@ export class TruncationBatchNorm2d extends Module {
     let mean: Tensor;
     let variance: Tensor;
     if (ctx.training) {
-      ({ mean, variance } = batchStatistics(x));
+      ({ mean, variance } = batchStatistics(x, { noGrad: ctx.noGrad }));
       if (this.nStats !== 1) throw new Error('training needs a single row of BN statistics (n_stats = 1)');
       const n = x.shape[0] * x.shape[2] * x.shape[3];
       const m = this.momentum;

@@ -144,7 +144,7 @@ export function buildIterationGraph(nets: TrainNetworks, plan: StagePlan): Itera
     const yReal = g.input(dStepInput(k, 'y_real'), [B], 'int64');
     const z = g.input(dStepInput(k, 'z'), [B, G.zDim]);
     const yFake = g.input(dStepInput(k, 'y_fake'), [B], 'int64');
-    const gCtx = trainContext();
+    const gCtx: ForwardContext = { ...trainContext(), noGrad: true }; // G runs without grad in D steps
     const fake = g.withBindings(bindingsOf(gEntries, true), () => G.forward(gCtx, { z, classes: { ids: yFake } }));
     op.expectShape(fake, [B, 3, R, R], 'G output');
     const dWeights = dTrainable.map(cur);

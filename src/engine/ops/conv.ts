@@ -2,7 +2,8 @@
 import { Tensor } from '../graph.js';
 import { registerVjp } from '../vjp-registry.js';
 import { reduceSum } from './reduce.js';
-import { concat, flip, pad, reshape, slice, transpose } from './shape.js';
+import { concat, flip, gather, pad, reshape, slice, sliceBox, transpose } from './shape.js';
+import { add } from './elementwise.js';
 import { matmul } from './matmul.js';
 
 export interface Conv2dOptions {
@@ -72,12 +73,59 @@ registerVjp('Conv', (node, [dy]) => {
 });
 
 /**
+ * Largest padded NHWC copy of the input one dW computation materialises; bigger
+ * batches are split into chunks whose partial dW are summed. The copy, its per-tap
+ * windows and the transposed output gradient each scale with the chunk, so this
+ * bounds the workspace (~3x this) that a large-batch conv's backward adds to peak
+ * memory: unchunked, BigGAN-32 ch 64 with D's batch of 100 needed ~320 MB.
+ */
+let dwChunkBytes = 32 * 2 ** 20;
+
+/** Builds graphs with another dW chunk bound (tests use tiny ones to exercise the chunked path); `build` may be async. */
+export function withWeightGradientChunkBytes<T>(bytes: number, build: () => T): T {
+  const saved = dwChunkBytes;
+  dwChunkBytes = bytes;
+  let result: T;
+  try {
+    result = build();
+  } catch (e) {
+    dwChunkBytes = saved;
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(() => (dwChunkBytes = saved)) as T;
+  dwChunkBytes = saved;
+  return result;
+}
+
+/**
  * dW of a stride-1 conv as one GEMM per kernel tap: dW[:, :, i, j] = dyᵀ · x shifted by (i, j),
  * with N·H·W as the reduction axis. onnxruntime runs these GEMMs about 3x faster than the
  * equivalent "conv over the batch axis" (measured on [16, 256, 32, 32]), and dW is the
  * largest part of a training step.
  */
 function weightGradientByMatmuls(x: Tensor, dy: Tensor, kh: number, kw: number, ph: number, pw: number): Tensor {
+  const [n, c, h, w] = x.shape;
+  const perImage = (h + 2 * ph) * (w + 2 * pw) * c * 4;
+  const chunk = Math.max(1, Math.min(n, Math.floor(dwChunkBytes / perImage)));
+  if (chunk >= n) return weightGradientChunk(x, dy, kh, kw, ph, pw);
+  let total: Tensor | null = null;
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const part = weightGradientChunk(batchRows(x, start, end), batchRows(dy, start, end), kh, kw, ph, pw);
+    total = total ? add(total, part) : part;
+  }
+  return total!;
+}
+
+/**
+ * Images [start, end) of a batch, as a Gather: onnxruntime merges sibling Slices of
+ * one tensor into a Split, which would materialise every chunk at once.
+ */
+function batchRows(x: Tensor, start: number, end: number): Tensor {
+  return gather(x, x.graph.ints(Array.from({ length: end - start }, (_, i) => start + i)), 0);
+}
+
+function weightGradientChunk(x: Tensor, dy: Tensor, kh: number, kw: number, ph: number, pw: number): Tensor {
   const [n, c] = x.shape;
   const [, o, ho, wo] = dy.shape;
   const rows = n * ho * wo;
@@ -87,7 +135,7 @@ function weightGradientByMatmuls(x: Tensor, dy: Tensor, kh: number, kw: number, 
   const taps: Tensor[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      const window = slice(slice(xN, 1, i, i + ho), 2, j, j + wo);
+      const window = sliceBox(xN, [[1, i, i + ho], [2, j, j + wo]]);
       taps.push(reshape(matmul(dyT, reshape(window, [rows, c])), [o, c, 1]));
     }
   }

@@ -67,7 +67,8 @@ registerVjp('AveragePool', (node, [dy]) => {
   if (k !== s || p !== 0 || x.shape[2] % k !== 0 || x.shape[3] % k !== 0) {
     throw new Error('AveragePool: gradient only for non-overlapping, unpadded windows');
   }
-  return [div(upsampleNearest(dy, k), k * k)];
+  // divide before upsampling: the same values, and no second full-size tensor
+  return [upsampleNearest(div(dy, k * k), k)];
 });
 
 registerVjp('MaxPool', (node, [dy]) => {

@@ -72,7 +72,8 @@ registerVjp('ReduceMean', (n, [dy]) => {
   const x = n.inputs[0];
   const axes = n.attrs.axes as number[];
   const count = axes.reduce((c, a) => c * x.shape[a], 1);
-  return [div(expand(reshape(dy, keptShape(n, axes)), [...x.shape]), count)];
+  // divide the reduced gradient, then broadcast: one full-size tensor instead of two
+  return [expand(div(reshape(dy, keptShape(n, axes)), count), [...x.shape])];
 });
 registerVjp('ReduceMax', (n, [dy]) => {
   if (!dy) return [undefined];

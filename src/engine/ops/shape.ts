@@ -64,6 +64,27 @@ export function slice(x: Tensor, axis: number, start: number, end: number, step 
   return g.addNode('Slice', [x, g.ints([start]), g.ints([onnxEnd]), g.ints([ax]), g.ints([step])], {}, [{ shape, dtype: x.dtype }])[0];
 }
 
+/**
+ * One Slice over several axes at once, unit steps: ranges[k] = [axis, start, end).
+ * A window cut on two axes by chained slices would materialise the intermediate.
+ */
+export function sliceBox(x: Tensor, ranges: [number, number, number][]): Tensor {
+  const shape = [...x.shape];
+  const kept = ranges
+    .map(([axis, start, end]): [number, number, number] => {
+      const ax = axis < 0 ? axis + x.rank : axis;
+      if (ax < 0 || ax >= x.rank || start < 0 || end > x.shape[ax] || start > end) throw new Error(`sliceBox ${x} axis ${axis}: [${start}, ${end}) out of range`);
+      shape[ax] = end - start;
+      return [ax, start, end];
+    })
+    .filter(([ax, start, end]) => !(start === 0 && end === x.shape[ax]));
+  if (new Set(kept.map(([ax]) => ax)).size !== kept.length) throw new Error(`sliceBox ${x}: an axis appears twice`);
+  if (kept.length === 0) return x;
+  const g = x.graph;
+  const ints = (k: number) => g.ints(kept.map((r) => r[k]));
+  return g.addNode('Slice', [x, ints(1), ints(2), ints(0), g.ints(kept.map(() => 1))], {}, [{ shape, dtype: x.dtype }])[0];
+}
+
 /** Reverses the given axes (used to flip conv kernels). */
 export function flip(x: Tensor, axes: number[]): Tensor {
   let y = x;
@@ -150,14 +171,13 @@ registerVjp('Concat', (n, [dy]) => {
 registerVjp('Slice', (n, [dy]) => {
   if (!dy) return n.inputs.map(() => undefined);
   const x = n.inputs[0];
-  const [start, end, axis, step] = n.inputs.slice(1).map((t) => Number((t.constData!.data as BigInt64Array)[0]));
-  if (step !== 1) {
-    if (step === -1 && start === x.shape[axis] - 1 && end < 0) return [flip(dy, [axis]), undefined, undefined, undefined, undefined];
-    throw new Error('Slice: gradient only for unit steps and full reversal');
-  }
+  const [starts, ends, axes, steps] = n.inputs.slice(1).map((t) => [...(t.constData!.data as BigInt64Array)].map(Number));
+  const none = [undefined, undefined, undefined, undefined];
+  if (axes.length === 1 && steps[0] === -1 && starts[0] === x.shape[axes[0]] - 1 && ends[0] < 0) return [flip(dy, [axes[0]]), ...none];
+  if (steps.some((s) => s !== 1)) throw new Error('Slice: gradient only for unit steps and full reversal');
   const pads = x.shape.map((): [number, number] => [0, 0]);
-  pads[axis] = [start, x.shape[axis] - end];
-  return [pad(dy, pads), undefined, undefined, undefined, undefined];
+  axes.forEach((axis, k) => (pads[axis] = [starts[k], x.shape[axis] - ends[k]]));
+  return [pad(dy, pads), ...none];
 });
 registerVjp('Pad', (n, [dy]) => {
   if (!dy) return [undefined, undefined];
