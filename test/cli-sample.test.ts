@@ -8,17 +8,12 @@ import { PT_REF } from './fixture-paths.js';
 import { biggan, isCleanError } from './cli-helpers.js';
 import { readNpy, writeNpy } from '../src/io/npy.js';
 import { readPng } from '../src/image/png-read.js';
+import { maxAbsDiff } from './array-diff.js';
 
 const HF = path.join(PT_REF, 'hf-biggan-deep-128-w8');
 const AJB = path.join(PT_REF, 'ajbrock-biggan-128-ch10');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-cli-'));
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 const HF_SETS: [string, number][] = [
   ['t0.4_onehot', 0.4],

@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { evaluate, REFERENCE_OPS, RefValue } from './reference-interpreter.js';
 import { REPO_ROOT } from './fixture-paths.js';
+import { maxAbs } from './array-diff.js';
 
 /** Forward: onnxruntime float32 vs reference float64, relative to the output's max |value|. */
 const FWD_REL = 1e-5;
@@ -132,11 +133,6 @@ class Case {
   }
 }
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
 
 /** |actual - expected| <= rel * max(max|expected|, floor) everywhere (NaN fails). */
 function assertClose(actual: ArrayLike<number | bigint>, expected: ArrayLike<number>, rel: number, what: string, floor = 1e-3): void {

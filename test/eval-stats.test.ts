@@ -12,6 +12,7 @@ import { readNpz } from '../src/io/npz.js';
 import { writeNpy } from '../src/io/npy.js';
 import { readStatsFile } from '../src/metrics/stats-file.js';
 import { biggan } from './cli-helpers.js';
+import { maxAbsDiff } from './array-diff.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-eval-stats-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -32,12 +33,6 @@ function images(n: number, s: number, first: number): Uint8Array {
   return out;
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 const S = 32;
 const all = path.join(tmp, 'all.npy'), partA = path.join(tmp, 'a.npy'), partB = path.join(tmp, 'b.npy');

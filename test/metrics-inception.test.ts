@@ -21,6 +21,7 @@ import { proceduralInceptionStateDict, proceduralKind, proceduralScaleOffset } f
 import { INCEPTION_WEIGHTS_ENV, loadInceptionState, loadInceptionV3, resolveInceptionWeightsFile } from '../src/metrics/inception/inception-weights.js';
 import { parseInceptionPipeline, preResizeValues, resizeForInception, normalizeForInception, preprocessForInception, DEFAULT_INCEPTION_PIPELINE } from '../src/metrics/inception/preprocess.js';
 import { InceptionFeatureExtractor, InceptionFeatures } from '../src/metrics/inception/feature-extractor.js';
+import { maxAbsDiff } from './array-diff.js';
 
 const ref = (name: string): NdArray => readNpy(path.join(METRICS_REF, `${name}.npy`));
 const manifest = JSON.parse(fs.readFileSync(path.join(METRICS_REF, 'manifest.json'), 'utf8')) as {
@@ -33,12 +34,6 @@ const checks = JSON.parse(fs.readFileSync(path.join(METRICS_REF, 'weights_check.
 };
 const floatEntries = manifest.entries.filter((e) => e.k !== null);
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'lengths differ');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function assertClose(ours: ArrayLike<number>, name: string, atol: number): void {
   const d = maxAbsDiff(ours, ref(name).data as Float32Array);

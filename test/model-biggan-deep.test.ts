@@ -24,6 +24,7 @@ import { BigGanDeepDiscriminator } from '../src/models/biggan-deep-discriminator
 import { BigGanDeepConfig, bigGanDeepConfig, readBigGanDeepConfig, validateBigGanDeepConfig } from '../src/models/biggan-deep-config.js';
 import { detectPretrainedBigGan, hfKeyToOurs, ourNameToHf } from '../src/models/layouts/pretrained-biggan.js';
 import { PT_REF } from './fixture-paths.js';
+import { maxAbsDiff } from './array-diff.js';
 
 const HF = path.join(PT_REF, 'hf-biggan-deep-128-w8');
 const SETS = ['t0.4_onehot', 't1.0_mixed', 't0.123_interp', 't0.58_fpedge'];
@@ -31,12 +32,6 @@ const TOL = 1e-4; // fixture README: max |ours - output.npy| <= 1e-4 for a float
 
 const fixtureConfig = (): BigGanDeepConfig => readBigGanDeepConfig(path.join(HF, 'config.json'));
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 interface SetData {
   z: NdArray;

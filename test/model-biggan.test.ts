@@ -16,20 +16,11 @@ import { BigGANGenerator } from '../src/models/biggan-generator.js';
 import { BigGANDiscriminator } from '../src/models/biggan-discriminator.js';
 import { loadBigGANPyTorch, ourNameToBgp } from '../src/models/layouts/biggan-pytorch.js';
 import { PT_REF } from './fixture-paths.js';
+import { maxAbs, maxAbsDiff } from './array-diff.js';
 
 const DIR = path.join(PT_REF, 'ajbrock-biggan-128-ch10');
 const ARGS = splitConstructorArgs(JSON.parse(fs.readFileSync(path.join(DIR, 'constructor_args.json'), 'utf8')), 'constructor_args.json');
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, n = a.length): number {
-  let m = 0;
-  for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
 
 function feedsOf(model: ExportedModel, inputs: Record<string, Feed>): Record<string, Feed> {
   const feeds: Record<string, Feed> = { ...inputs };

@@ -21,6 +21,7 @@ import { readRunLog } from '../src/train/run/run-log.js';
 import { StandingStatistics } from '../src/train/run/standing-stats.js';
 import { drawClasses, drawLatents, streamRng } from '../src/train/run/latents.js';
 import { loadStateDict } from '../src/models/load-state.js';
+import { maxAbsDiff } from './array-diff.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-train-cli-'));
 const NET = ['--ch', '4', '--batch', '4', '--dim-z', '16', '--shared-dim', '8', '--threads', '1', '--graphs', 'per-step'];
@@ -33,12 +34,6 @@ function endsWithError(r: { status: number | null; stderr: string }): boolean {
 }
 const RUN = path.join(tmp, 'run');
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 test('train on the embedded data: checkpoints, log, samples; sample uses G_ema + standing statistics, any batch size', async () => {
   const r = biggan(['train', ...TINY, '--steps', '6', '--checkpoint-every', '3', '--standing-passes', '4', '--ema-start', '2', '--sv-every', '3', '--out', RUN]);

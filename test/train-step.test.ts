@@ -31,6 +31,7 @@ import { orthoGradient, orthoScale, orthoTargets } from '../src/train/orthogonal
 import { emaDecayAt } from '../src/train/ema.js';
 import { AdamState } from '../src/train/optimizer-state.js';
 import { PT_REF } from './fixture-paths.js';
+import { maxAbs, maxAbsDiff } from './array-diff.js';
 
 const DIR = path.join(PT_REF, 'ajbrock-biggan-32-train-step');
 const fixture = JSON.parse(fs.readFileSync(path.join(DIR, 'fixture.json'), 'utf8'));
@@ -136,17 +137,6 @@ const STATE_TOL = 5e-5;
 const tieAffected = (key: string): boolean => /^(shared|linear|blocks\.[01]\.0)\./.test(key) || key === 'blocks.1.1.g.weight';
 const EXP_AVG_SQ_TOL = 2.5e-4;
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /**
  * Compares ours (Param → values) with a reference file's tensors (BGP keys): every

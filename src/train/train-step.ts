@@ -1,6 +1,6 @@
 /**
  * The BigGAN training iteration (BigGAN-PyTorch train_fns.GAN_training_function with
- * hinge loss, toggle_grads, one device, no gradient accumulation), run as compiled
+ * hinge loss, toggle_grads, one device, optional gradient accumulation), run as compiled
  * onnxruntime graphs:
  *
  *   const trainer = new GanTrainer({ G, D, G_ema, hyper, batch });
@@ -8,14 +8,18 @@
  *
  * `xReal` holds numDSteps * batch real images (D step k uses rows [kB, (k+1)B), as
  * upstream's loader batch), `zs` / `yFakes` hold numDSteps + 1 latent / label batches
- * (one per D step, then the G step's). Each call advances `itr`, updates every
- * Param of G, D and G_ema in place (their `.data` arrays are replaced) and the Adam
- * states `gOptim` / `dOptim`, and returns the losses (the last D step's, as upstream
- * reports them, and every step's) and gradient norms.
+ * (one per D step, then the G step's). With gradient accumulation (hyper
+ * numDAccumulations / numGAccumulations = K > 1, per-step graphs only) every D step
+ * takes K micro-batches of `batch` (K times the reals, latents and labels, in order)
+ * and the G step K latent / label batches; see accumulation-graph.ts. Each call
+ * advances `itr`, updates every Param of G, D and G_ema in place (their `.data` arrays
+ * are replaced) and the Adam states `gOptim` / `dOptim`, and returns the losses (the
+ * last D step's, as upstream reports them, and every step's) and gradient norms.
  *
  * graphs 'single' (default) compiles the whole iteration into one graph; 'per-step'
  * compiles one D-step graph run numDSteps times and one G-step(+EMA) graph: faster
- * to compile, slightly slower per iteration. Compiled graphs are cached per stage
+ * to compile, slightly slower per iteration. A step with K > 1 runs the accumulation
+ * stages instead (K grad runs, one apply run). Compiled graphs are cached per stage
  * plan. The trainer prefixes parameter names with 'G.', 'D.', 'G_ema.' (names must be
  * unique in one ONNX graph); state-dict paths (namedParams) are unaffected.
  */
@@ -28,7 +32,10 @@ import { AdamState } from './optimizer-state.js';
 import { OrthoVariant, ORTHO_VARIANTS, orthoScale, orthoTargets } from './orthogonal-regularization.js';
 import { EmaHyper, emaScalarFeeds } from './ema.js';
 import { checkSigmaReg, secondSingularValue, SigmaRegTarget, sigmaRegTargets, sigmaRegWeights } from './sigma-regularization.js';
-import { buildIterationGraph, dStepInput, gStepInput, IterationGraph, StagePlan } from './iteration-graph.js';
+import { buildIterationGraph, IterationGraph, StagePlan } from './iteration-graph.js';
+import { dStepInput, gStepInput, TrainNetworks } from './step-parts.js';
+import type { StageLayout } from './stage-builder.js';
+import { ACC_DIVISOR, buildDApplyStage, buildDGradStage, buildGApplyStage, buildGGradStage } from './accumulation-graph.js';
 
 export interface GanHyper {
   gLr: number;
@@ -51,6 +58,14 @@ export interface GanHyper {
   sigmaReg?: SigmaRegTarget;
   /** β_σ of the σ0 regulariser (absent or 0: off). */
   sigmaRegStrength?: number;
+  /**
+   * Micro-batches whose gradients each D step / the G step sums before its one Adam step
+   * (upstream num_D_accumulations / num_G_accumulations; absent: 1). Each micro-batch's loss
+   * is divided by K; each forward uses its own micro-batch's BN statistics. K > 1 needs
+   * graphs 'per-step'.
+   */
+  numDAccumulations?: number;
+  numGAccumulations?: number;
 }
 
 /** The paper's ImageNet 128x128 settings (BigGAN-PyTorch launch_BigGAN_bs256x8.sh for eps and ema_start). */
@@ -78,14 +93,18 @@ export interface GanTrainerOptions {
   runtime?: RuntimeOptions;
 }
 
+/**
+ * With Kd = numDAccumulations, Kg = numGAccumulations (1 without accumulation): micro-batch
+ * j of D step k is number k·Kd + j, in the reals and in zs / yFakes; the G step's follow.
+ */
 export interface IterationInputs {
-  /** [numDSteps * batch, 3, R, R] in [-1, 1]. */
+  /** [numDSteps * Kd * batch, 3, R, R] in [-1, 1]. */
   xReal: Float32Array;
-  /** [numDSteps * batch] class ids. */
+  /** [numDSteps * Kd * batch] class ids. */
   yReal: BigInt64Array;
-  /** numDSteps + 1 latent batches [batch, zDim]: one per D step, then the G step's. */
+  /** numDSteps * Kd + Kg latent batches [batch, zDim]: the D steps' micro-batches, then the G step's. */
   zs: Float32Array[];
-  /** numDSteps + 1 fake-label batches [batch], paired with zs. */
+  /** As many fake-label batches [batch], paired with zs. */
   yFakes: BigInt64Array[];
 }
 
@@ -101,15 +120,17 @@ export interface GStepInputs {
   yFake: BigInt64Array;
 }
 
+/** With accumulation, losses (and r1) are the mean over the micro-batches of their unscaled values. */
 export interface DStepResult {
   lossReal: number;
   lossFake: number;
-  /** Global L2 norm of D's gradient (of the loss Adam consumes, R1 term included). */
+  /** Global L2 norm of D's gradient (of the loss Adam consumes, R1 term included; with accumulation, of the sum). */
   gradNorm: number;
   /** mean ||∂D(x_real)/∂x_real||² of this step (before γ/2), when r1Gamma > 0. */
   r1?: number;
 }
 
+/** With accumulation: gZ / dFake / dReal of the micro-batches concatenated in order, grads the summed gradient Adam used. */
 export interface DStepTrace {
   gZ: Float32Array;
   dFake: Float32Array;
@@ -120,6 +141,7 @@ export interface DStepTrace {
   after: Map<Param, Float32Array>;
 }
 
+/** With accumulation, loss (and sigmaReg) are means over the micro-batches, the norms those of the summed gradient. */
 export interface GStepResult {
   loss: number;
   /** Global L2 norm of dG_loss/dθ. */
@@ -130,6 +152,7 @@ export interface GStepResult {
   sigmaReg?: number;
 }
 
+/** With accumulation: gZ / dFake concatenated over the micro-batches, lossGrads their sum. */
 export interface GStepTrace {
   gZ: Float32Array;
   dFake: Float32Array;
@@ -151,9 +174,9 @@ export interface IterationResult {
   trace?: { dSteps: DStepTrace[]; gStep: GStepTrace };
 }
 
-interface CompiledStage {
+interface CompiledStage<L extends StageLayout> {
   graph: CompiledGraph;
-  layout: IterationGraph;
+  layout: L;
   buildSeconds: number;
   sessionSeconds: number;
 }
@@ -172,7 +195,7 @@ export class GanTrainer {
   readonly G: GeneratorModel;
   readonly D: DiscriminatorModel;
   readonly G_ema?: GeneratorModel;
-  /** Mutable: learning rates, betas, eps, β and EMA settings apply from the next call (numDSteps / orthoVariant may recompile). */
+  /** Mutable: learning rates, betas, eps, β and EMA settings apply from the next call (numDSteps / orthoVariant / accumulations may recompile). */
   hyper: GanHyper;
   readonly batch: number;
   readonly gOptim: AdamState;
@@ -181,7 +204,7 @@ export class GanTrainer {
   itr = 0;
   private readonly mode: 'single' | 'per-step';
   private readonly runtime: RuntimeOptions;
-  private readonly stages = new Map<string, Promise<CompiledStage>>();
+  private readonly stages = new Map<string, Promise<CompiledStage<StageLayout>>>();
   private readonly stats: CompileStats[] = [];
   /** σ1 per regularised G weight for the ratio form of the σ0 regulariser (see setSigma1). */
   private readonly sigma1 = new Map<Param, number>();
@@ -208,35 +231,48 @@ export class GanTrainer {
     this.runtime = opts.runtime ?? {};
     this.gOptim = new AdamState(G, 'G_adam');
     this.dOptim = new AdamState(D, 'D_adam');
+    this.accumulations();
   }
 
   /** One training iteration (numDSteps D steps, the G step, EMA). */
   async iteration(inputs: IterationInputs, opts: { trace?: boolean } = {}): Promise<IterationResult> {
     const n = this.hyper.numDSteps;
+    const acc = this.accumulations();
+    const dMicro = n * acc.d;
     const B = this.batch;
     const img = 3 * this.G.resolution * this.G.resolution;
-    checkLength('xReal', inputs.xReal, n * B * img);
-    checkLength('yReal', inputs.yReal, n * B);
-    if (inputs.zs.length !== n + 1 || inputs.yFakes.length !== n + 1) {
-      throw new Error(`zs and yFakes need ${n + 1} batches each (${n} D steps, then the G step), got ${inputs.zs.length} and ${inputs.yFakes.length}`);
+    checkLength('xReal', inputs.xReal, dMicro * B * img);
+    checkLength('yReal', inputs.yReal, dMicro * B);
+    if (inputs.zs.length !== dMicro + acc.g || inputs.yFakes.length !== dMicro + acc.g) {
+      const layout = acc.d === 1 && acc.g === 1 ? `${n} D steps, then the G step` : `${n} D steps x ${acc.d} micro-batches, then ${acc.g} for the G step`;
+      throw new Error(`zs and yFakes need ${dMicro + acc.g} batches each (${layout}), got ${inputs.zs.length} and ${inputs.yFakes.length}`);
     }
-    const dIn = (k: number): DStepInputs => ({
-      xReal: inputs.xReal.subarray(k * B * img, (k + 1) * B * img),
-      yReal: inputs.yReal.subarray(k * B, (k + 1) * B),
-      z: inputs.zs[k],
-      yFake: inputs.yFakes[k],
+    const dIn = (m: number): DStepInputs => ({
+      xReal: inputs.xReal.subarray(m * B * img, (m + 1) * B * img),
+      yReal: inputs.yReal.subarray(m * B, (m + 1) * B),
+      z: inputs.zs[m],
+      yFake: inputs.yFakes[m],
     });
-    const gIn: GStepInputs = { z: inputs.zs[n], yFake: inputs.yFakes[n] };
+    const gIn = (j: number): GStepInputs => ({ z: inputs.zs[dMicro + j], yFake: inputs.yFakes[dMicro + j] });
     const itr = this.itr + 1; // upstream counts the iteration before running it (the EMA schedule sees it)
     const trace = opts.trace ?? false;
     let dSteps: { result: DStepResult; trace?: DStepTrace }[];
     let gStep: { result: GStepResult; trace?: GStepTrace };
     if (this.mode === 'single') {
-      ({ dSteps, gStep } = (await this.runStages({ dSteps: n, gStep: true, trace }, [...Array(n).keys()].map(dIn), gIn, itr)) as Required<StageRun>);
+      ({ dSteps, gStep } = (await this.runStages({ dSteps: n, gStep: true, trace }, [...Array(n).keys()].map(dIn), gIn(0), itr)) as Required<StageRun>);
     } else {
       dSteps = [];
-      for (let k = 0; k < n; k++) dSteps.push((await this.runStages({ dSteps: 1, gStep: false, trace }, [dIn(k)])).dSteps[0]);
-      gStep = (await this.runStages({ dSteps: 0, gStep: true, trace }, [], gIn, itr)).gStep!;
+      for (let k = 0; k < n; k++) {
+        dSteps.push(
+          acc.d === 1
+            ? (await this.runStages({ dSteps: 1, gStep: false, trace }, [dIn(k)])).dSteps[0]
+            : await this.accumulatedDStep(Array.from({ length: acc.d }, (_, j) => dIn(k * acc.d + j)), trace),
+        );
+      }
+      gStep =
+        acc.g === 1
+          ? (await this.runStages({ dSteps: 0, gStep: true, trace }, [], gIn(0), itr)).gStep!
+          : await this.accumulatedGStep(Array.from({ length: acc.g }, (_, j) => gIn(j)), itr, trace);
     }
     this.itr = itr;
     const last = dSteps[dSteps.length - 1]?.result;
@@ -251,19 +287,35 @@ export class GanTrainer {
     };
   }
 
-  /** One D step alone (stage restarts in tests; does not advance itr). */
-  async discriminatorStep(inputs: DStepInputs, opts: { trace?: boolean } = {}): Promise<{ result: DStepResult; trace?: DStepTrace }> {
-    return (await this.runStages({ dSteps: 1, gStep: false, trace: opts.trace ?? false }, [inputs])).dSteps[0];
+  /**
+   * One D step alone (stage restarts in tests; does not advance itr). An array of K > 1
+   * micro-batches makes it one accumulated step: K forward/backward passes of D_loss / K,
+   * one Adam step on the summed gradient (whatever the graphs mode).
+   */
+  async discriminatorStep(inputs: DStepInputs | DStepInputs[], opts: { trace?: boolean } = {}): Promise<{ result: DStepResult; trace?: DStepTrace }> {
+    const micro = Array.isArray(inputs) ? inputs : [inputs];
+    const trace = opts.trace ?? false;
+    if (micro.length === 0) throw new Error('discriminatorStep: no micro-batches');
+    if (micro.length > 1) return this.accumulatedDStep(micro, trace);
+    return (await this.runStages({ dSteps: 1, gStep: false, trace }, micro)).dSteps[0];
   }
 
-  /** The G step and EMA alone, EMA decay from the current itr (stage restarts; does not advance itr). */
-  async generatorStep(inputs: GStepInputs, opts: { trace?: boolean } = {}): Promise<{ result: GStepResult; trace?: GStepTrace }> {
-    return (await this.runStages({ dSteps: 0, gStep: true, trace: opts.trace ?? false }, [], inputs)).gStep!;
+  /**
+   * The G step and EMA alone, EMA decay from the current itr (stage restarts; does not
+   * advance itr). An array of K > 1 micro-batches makes it one accumulated step.
+   */
+  async generatorStep(inputs: GStepInputs | GStepInputs[], opts: { trace?: boolean } = {}): Promise<{ result: GStepResult; trace?: GStepTrace }> {
+    const micro = Array.isArray(inputs) ? inputs : [inputs];
+    const trace = opts.trace ?? false;
+    if (micro.length === 0) throw new Error('generatorStep: no micro-batches');
+    if (micro.length > 1) return this.accumulatedGStep(micro, this.itr, trace);
+    return (await this.runStages({ dSteps: 0, gStep: true, trace }, [], micro[0])).gStep!;
   }
 
   /** Latents z ~ N(0, zStd²) (upstream z_var is used as the standard deviation) and uniform fake labels for one iteration. */
   sampleNoise(rng: Rng, zStd = 1): Pick<IterationInputs, 'zs' | 'yFakes'> {
-    const n = this.hyper.numDSteps + 1;
+    const acc = this.accumulations();
+    const n = this.hyper.numDSteps * acc.d + acc.g;
     const zs = Array.from({ length: n }, () => rng.fillNormal(new Float32Array(this.batch * this.G.zDim), zStd));
     const yFakes = Array.from({ length: n }, () => BigInt64Array.from({ length: this.batch }, () => BigInt(rng.int(this.G.numClasses))));
     return { zs, yFakes };
@@ -277,8 +329,15 @@ export class GanTrainer {
   /** Compiles the graphs `iteration` will need now (otherwise the first call does). */
   async prepare(trace = false): Promise<void> {
     const n = this.hyper.numDSteps;
-    if (this.mode === 'single') await this.stage({ dSteps: n, gStep: true, trace });
-    else await Promise.all([this.stage({ dSteps: 1, gStep: false, trace }), this.stage({ dSteps: 0, gStep: true, trace })]);
+    const acc = this.accumulations();
+    if (this.mode === 'single') {
+      await this.iterationStage({ dSteps: n, gStep: true, trace });
+      return;
+    }
+    await Promise.all<CompiledStage<StageLayout>>([
+      ...(acc.d === 1 ? [this.iterationStage({ dSteps: 1, gStep: false, trace })] : [this.dGradStage(trace), this.dApplyStage()]),
+      ...(acc.g === 1 ? [this.iterationStage({ dSteps: 0, gStep: true, trace })] : [this.gGradStage(trace), this.gApplyStage(trace)]),
+    ]);
   }
 
   async release(): Promise<void> {
@@ -295,6 +354,16 @@ export class GanTrainer {
     for (const [p, v] of values) this.sigma1.set(p, v);
   }
 
+  /** The accumulation counts of the current hyper (checked against the graphs mode). */
+  private accumulations(): { d: number; g: number } {
+    const d = this.hyper.numDAccumulations ?? 1;
+    const g = this.hyper.numGAccumulations ?? 1;
+    if (this.mode === 'single' && (d > 1 || g > 1)) {
+      throw new Error(`gradient accumulation (numDAccumulations ${d}, numGAccumulations ${g}) needs graphs 'per-step'`);
+    }
+    return { d, g };
+  }
+
   private r1Active(): boolean {
     return (this.hyper.r1Gamma ?? 0) > 0;
   }
@@ -303,39 +372,61 @@ export class GanTrainer {
     return this.hyper.sigmaReg !== undefined && (this.hyper.sigmaRegStrength ?? 0) > 0;
   }
 
-  private stage(plan: StagePlan): Promise<CompiledStage> {
+  private orthoActive(): boolean {
+    return this.hyper.orthoVariant !== 'none' && this.hyper.orthoBeta !== 0;
+  }
+
+  /** The compiled stage `name` for the current settings (compiled on first use, then cached). */
+  private stage<L extends StageLayout>(name: string, build: (nets: TrainNetworks) => L): Promise<CompiledStage<L>> {
     const ortho = this.orthoActive() ? this.hyper.orthoVariant : 'none';
-    const key = `${plan.dSteps}/${plan.gStep}/${plan.trace}/${ortho}/r1:${this.r1Active()}/sigma:${this.sigmaRegActive()}`;
-    let s = this.stages.get(key);
+    const key = `${name}/${ortho}/r1:${this.r1Active()}/sigma:${this.sigmaRegActive()}`;
+    let s = this.stages.get(key) as Promise<CompiledStage<L>> | undefined;
     if (!s) {
-      s = this.compile(plan, ortho, key);
+      s = this.compile(key, () => build(this.networks(ortho)));
       this.stages.set(key, s);
       s.catch(() => this.stages.delete(key));
     }
     return s;
   }
 
-  private orthoActive(): boolean {
-    return this.hyper.orthoVariant !== 'none' && this.hyper.orthoBeta !== 0;
+  private iterationStage(plan: StagePlan): Promise<CompiledStage<IterationGraph>> {
+    return this.stage(`${plan.dSteps}/${plan.gStep}/${plan.trace}`, (nets) => buildIterationGraph(nets, plan));
   }
 
-  private async compile(plan: StagePlan, ortho: OrthoVariant, key: string): Promise<CompiledStage> {
+  private dGradStage(trace: boolean) {
+    return this.stage(`acc:d-grad/${trace}`, (nets) => buildDGradStage(nets, trace));
+  }
+
+  private dApplyStage() {
+    return this.stage('acc:d-apply', buildDApplyStage);
+  }
+
+  private gGradStage(trace: boolean) {
+    return this.stage(`acc:g-grad/${trace}`, (nets) => buildGGradStage(nets, trace));
+  }
+
+  private gApplyStage(trace: boolean) {
+    return this.stage(`acc:g-apply/${trace}`, (nets) => buildGApplyStage(nets, trace));
+  }
+
+  private networks(ortho: OrthoVariant): TrainNetworks {
+    return {
+      G: this.G,
+      D: this.D,
+      G_ema: this.G_ema,
+      gAdam: this.gOptim,
+      dAdam: this.dOptim,
+      orthoVariant: ortho,
+      orthoTargets: orthoTargets(this.G),
+      batch: this.batch,
+      r1: this.r1Active(),
+      sigmaReg: this.sigmaRegActive() ? sigmaRegWeights(this.G) : undefined,
+    };
+  }
+
+  private async compile<L extends StageLayout>(key: string, build: () => L): Promise<CompiledStage<L>> {
     const t0 = performance.now();
-    const layout = buildIterationGraph(
-      {
-        G: this.G,
-        D: this.D,
-        G_ema: this.G_ema,
-        gAdam: this.gOptim,
-        dAdam: this.dOptim,
-        orthoVariant: ortho,
-        orthoTargets: orthoTargets(this.G),
-        batch: this.batch,
-        r1: this.r1Active(),
-        sigmaReg: this.sigmaRegActive() ? sigmaRegWeights(this.G) : undefined,
-      },
-      plan,
-    );
+    const layout = build();
     const t1 = performance.now();
     const graph = await CompiledGraph.create(layout.model, this.runtime);
     const t2 = performance.now();
@@ -344,53 +435,76 @@ export class GanTrainer {
     return stage;
   }
 
+  /** Runs a compiled stage: state entries fed from their Params, the rest from `feeds`; swaps in the new state values. */
+  private async runStage(stage: CompiledStage<StageLayout>, feeds: Record<string, Feed>): Promise<Record<string, Fetched>> {
+    const all: Record<string, Feed> = { ...feeds };
+    for (const inp of stage.layout.model.inputs) if (inp.param) all[inp.name] = inp.param.data;
+    const r = await stage.graph.run(all);
+    for (const [p, name] of stage.layout.state) p.data = r[name] as Float32Array;
+    return r;
+  }
+
+  private dAdamHyper(): AdamHyper {
+    const h = this.hyper;
+    return { lr: h.dLr, betas: h.dBetas ?? h.betas, eps: h.adamEps };
+  }
+
+  /** Inputs `d<k>.*` of one D batch (checked), without the Adam scalars. */
+  private dStepFeeds(k: number, d: DStepInputs, what: string): Record<string, Feed> {
+    const B = this.batch;
+    checkLength(`${what} xReal`, d.xReal, B * 3 * this.G.resolution ** 2);
+    checkLength(`${what} yReal`, d.yReal, B);
+    checkLength(`${what} z`, d.z, B * this.G.zDim);
+    checkLabels(`${what} yFake`, d.yFake, B, this.G.numClasses);
+    checkLabels(`${what} yReal`, d.yReal, B, this.D.numClasses);
+    return {
+      [dStepInput(k, 'x_real')]: d.xReal,
+      [dStepInput(k, 'y_real')]: d.yReal,
+      [dStepInput(k, 'z')]: d.z,
+      [dStepInput(k, 'y_fake')]: d.yFake,
+      ...(this.r1Active() ? { [dStepInput(k, 'r1_gamma')]: Float32Array.of(this.hyper.r1Gamma!) } : {}),
+    };
+  }
+
+  /** Inputs `g.*` of one G batch (checked), σ0-regulariser targets included; not the update's scalars. */
+  private gStepFeeds(gi: GStepInputs, what: string): Record<string, Feed> {
+    const h = this.hyper;
+    checkLength(`${what} z`, gi.z, this.batch * this.G.zDim);
+    checkLabels(`${what} yFake`, gi.yFake, this.batch, this.G.numClasses);
+    const feeds: Record<string, Feed> = { [gStepInput('z')]: gi.z, [gStepInput('y_fake')]: gi.yFake };
+    if (this.sigmaRegActive()) {
+      const weights = sigmaRegWeights(this.G);
+      const sigma1 = (p: Param): number => this.sigma1.get(p) ?? this.sigma1.set(p, secondSingularValue(p)).get(p)!;
+      feeds[`${gStepInput('sigma_reg')}.target`] = sigmaRegTargets(h.sigmaReg!, weights, sigma1);
+      feeds[`${gStepInput('sigma_reg')}.strength`] = Float32Array.of(h.sigmaRegStrength!);
+    }
+    return feeds;
+  }
+
+  /** Scalars of G's update: ortho β, Adam at G's next step, EMA decay at `itr`. */
+  private gUpdateFeeds(itr: number): Record<string, Feed> {
+    const h = this.hyper;
+    const gAdam: AdamHyper = { lr: h.gLr, betas: h.gBetas ?? h.betas, eps: h.adamEps };
+    return {
+      [gStepInput('ortho_scale')]: Float32Array.of(orthoScale(h.orthoVariant, h.orthoBeta)),
+      ...adamScalarFeeds(gStepInput('adam'), gAdam, this.gOptim.step + 1),
+      ...emaScalarFeeds(itr, { decay: h.emaDecay, start: h.emaStart } satisfies EmaHyper),
+    };
+  }
+
   private async runStages(plan: StagePlan, dInputs: DStepInputs[], gInputs?: GStepInputs, itr = this.itr): Promise<StageRun> {
     checkHyper(this.hyper);
-    const { graph, layout } = await this.stage(plan);
-    const h = this.hyper;
-    const B = this.batch;
+    const stage = await this.iterationStage(plan);
+    const { layout } = stage;
     const feeds: Record<string, Feed> = {};
-    for (const inp of layout.model.inputs) if (inp.param) feeds[inp.name] = inp.param.data;
-    const dAdam: AdamHyper = { lr: h.dLr, betas: h.dBetas ?? h.betas, eps: h.adamEps };
-    const gAdam: AdamHyper = { lr: h.gLr, betas: h.gBetas ?? h.betas, eps: h.adamEps };
     dInputs.forEach((d, k) => {
-      checkLength(`D step ${k} xReal`, d.xReal, B * 3 * this.G.resolution ** 2);
-      checkLength(`D step ${k} yReal`, d.yReal, B);
-      checkLength(`D step ${k} z`, d.z, B * this.G.zDim);
-      checkLabels(`D step ${k} yFake`, d.yFake, B, this.G.numClasses);
-      checkLabels(`D step ${k} yReal`, d.yReal, B, this.D.numClasses);
-      Object.assign(feeds, {
-        [dStepInput(k, 'x_real')]: d.xReal,
-        [dStepInput(k, 'y_real')]: d.yReal,
-        [dStepInput(k, 'z')]: d.z,
-        [dStepInput(k, 'y_fake')]: d.yFake,
-        ...adamScalarFeeds(dStepInput(k, 'adam'), dAdam, this.dOptim.step + k + 1),
-      });
-      if (this.r1Active()) feeds[dStepInput(k, 'r1_gamma')] = Float32Array.of(h.r1Gamma!);
+      Object.assign(feeds, this.dStepFeeds(k, d, `D step ${k}`), adamScalarFeeds(dStepInput(k, 'adam'), this.dAdamHyper(), this.dOptim.step + k + 1));
     });
-    if (plan.gStep) {
-      const gi = gInputs!;
-      checkLength('G step z', gi.z, B * this.G.zDim);
-      checkLabels('G step yFake', gi.yFake, B, this.G.numClasses);
-      Object.assign(feeds, {
-        [gStepInput('z')]: gi.z,
-        [gStepInput('y_fake')]: gi.yFake,
-        [gStepInput('ortho_scale')]: Float32Array.of(orthoScale(h.orthoVariant, h.orthoBeta)),
-        ...adamScalarFeeds(gStepInput('adam'), gAdam, this.gOptim.step + 1),
-        ...emaScalarFeeds(itr, { decay: h.emaDecay, start: h.emaStart } satisfies EmaHyper),
-      });
-      if (this.sigmaRegActive()) {
-        const weights = sigmaRegWeights(this.G);
-        const sigma1 = (p: Param): number => this.sigma1.get(p) ?? this.sigma1.set(p, secondSingularValue(p)).get(p)!;
-        feeds[`${gStepInput('sigma_reg')}.target`] = sigmaRegTargets(h.sigmaReg!, weights, sigma1);
-        feeds[`${gStepInput('sigma_reg')}.strength`] = Float32Array.of(h.sigmaRegStrength!);
-      }
-    }
-    const r = await graph.run(feeds);
+    if (plan.gStep) Object.assign(feeds, this.gStepFeeds(gInputs!, 'G step'), this.gUpdateFeeds(itr));
+    const r = await this.runStage(stage, feeds);
 
     const f32 = (name: string): Float32Array => r[name] as Float32Array;
     const byParam = (m: Map<Param, string>): Map<Param, Float32Array> => new Map([...m].map(([p, name]) => [p, f32(name)]));
-    for (const [p, name] of layout.state) p.data = f32(name);
     this.dOptim.step += dInputs.length;
     if (plan.gStep) this.gOptim.step += 1;
 
@@ -426,6 +540,83 @@ export class GanTrainer {
     }
     return run;
   }
+
+  /**
+   * One D step over K = micro.length micro-batches (upstream's num_D_accumulations loop):
+   * K runs of the d-grad stage, the gradients of D_loss / K summed, one run of d-apply.
+   */
+  private async accumulatedDStep(micro: DStepInputs[], trace: boolean): Promise<{ result: DStepResult; trace?: DStepTrace }> {
+    checkHyper(this.hyper);
+    const K = micro.length;
+    const [grad, apply] = await Promise.all([this.dGradStage(trace), this.dApplyStage()]);
+    const sum = new Map<Param, Float32Array>();
+    const mean = { real: 0, fake: 0, r1: 0 };
+    const traced: Record<'gZ' | 'dFake' | 'dReal', Float32Array[]> = { gZ: [], dFake: [], dReal: [] };
+    for (const [j, d] of micro.entries()) {
+      const r = await this.runStage(grad, { ...this.dStepFeeds(0, d, `D micro-batch ${j}`), [ACC_DIVISOR]: Float32Array.of(K) });
+      addGradients(sum, grad.layout.grads, r);
+      // logged losses: the mean over micro-batches of the unscaled losses, i.e. the loss of the effective batch
+      mean.real += scalar(r, grad.layout.lossReal) / K;
+      mean.fake += scalar(r, grad.layout.lossFake) / K;
+      if (grad.layout.r1) mean.r1 += scalar(r, grad.layout.r1) / K;
+      const t = grad.layout.trace;
+      if (t) for (const key of ['gZ', 'dFake', 'dReal'] as const) traced[key].push(r[t[key]] as Float32Array);
+    }
+    const feeds: Record<string, Feed> = { ...adamScalarFeeds(dStepInput(0, 'adam'), this.dAdamHyper(), this.dOptim.step + 1) };
+    for (const [p, name] of apply.layout.grads) feeds[name] = sum.get(p)!;
+    const r = await this.runStage(apply, feeds);
+    this.dOptim.step += 1;
+    const result: DStepResult = { lossReal: mean.real, lossFake: mean.fake, gradNorm: scalar(r, apply.layout.gradNorm), ...(grad.layout.r1 ? { r1: mean.r1 } : {}) };
+    if (!trace) return { result };
+    const changed = new Set([...grad.layout.state.keys(), ...apply.layout.state.keys()]);
+    const entries = [...this.G.namedParams(), ...this.D.namedParams()].map(([, p]) => p).filter((p) => changed.has(p));
+    return {
+      result,
+      trace: {
+        gZ: concat(traced.gZ),
+        dFake: concat(traced.dFake),
+        dReal: concat(traced.dReal),
+        grads: sum,
+        after: new Map(entries.map((p) => [p, p.data])),
+      },
+    };
+  }
+
+  /**
+   * The G step over K = micro.length micro-batches (upstream's num_G_accumulations loop):
+   * K runs of g-grad, the gradients of G_loss / K summed, then g-apply (ortho term once, Adam, EMA at `itr`).
+   */
+  private async accumulatedGStep(micro: GStepInputs[], itr: number, trace: boolean): Promise<{ result: GStepResult; trace?: GStepTrace }> {
+    checkHyper(this.hyper);
+    const K = micro.length;
+    const [grad, apply] = await Promise.all([this.gGradStage(trace), this.gApplyStage(trace)]);
+    const sum = new Map<Param, Float32Array>();
+    const mean = { loss: 0, sigmaReg: 0 };
+    const traced: Record<'gZ' | 'dFake', Float32Array[]> = { gZ: [], dFake: [] };
+    for (const [j, gi] of micro.entries()) {
+      const r = await this.runStage(grad, { ...this.gStepFeeds(gi, `G micro-batch ${j}`), [ACC_DIVISOR]: Float32Array.of(K) });
+      addGradients(sum, grad.layout.grads, r);
+      // logged: the mean over micro-batches of the unscaled losses
+      mean.loss += scalar(r, grad.layout.loss) / K;
+      if (grad.layout.sigmaReg) mean.sigmaReg += scalar(r, grad.layout.sigmaReg) / K;
+      const t = grad.layout.trace;
+      if (t) for (const key of ['gZ', 'dFake'] as const) traced[key].push(r[t[key]] as Float32Array);
+    }
+    const feeds: Record<string, Feed> = this.gUpdateFeeds(itr);
+    for (const [p, name] of apply.layout.grads) feeds[name] = sum.get(p)!;
+    const r = await this.runStage(apply, feeds);
+    this.gOptim.step += 1;
+    const result: GStepResult = {
+      loss: mean.loss,
+      gradNorm: scalar(r, apply.layout.gradNorm),
+      gradNormWithOrtho: scalar(r, apply.layout.gradNormTotal),
+      ...(grad.layout.sigmaReg ? { sigmaReg: mean.sigmaReg } : {}),
+    };
+    const t = apply.layout.trace;
+    if (!t) return { result };
+    const byParam = (m: Map<Param, string>): Map<Param, Float32Array> => new Map([...m].map(([p, name]) => [p, r[name] as Float32Array]));
+    return { result, trace: { gZ: concat(traced.gZ), dFake: concat(traced.dFake), lossGrads: sum, ortho: byParam(t.ortho), grads: byParam(t.grads) } };
+  }
 }
 
 interface StageRun {
@@ -444,6 +635,9 @@ function checkHyper(h: GanHyper): void {
     if (b && !(b.length === 2 && b.every((x) => x >= 0 && x < 1))) throw new Error(`${what} must be two numbers in [0, 1), got [${b}]`);
   }
   if (!Number.isInteger(h.numDSteps) || h.numDSteps < 1) throw new Error(`numDSteps must be a positive integer, got ${h.numDSteps}`);
+  for (const [what, k] of [['numDAccumulations', h.numDAccumulations], ['numGAccumulations', h.numGAccumulations]] as const) {
+    if (k !== undefined && !(Number.isInteger(k) && k >= 1)) throw new Error(`${what} must be a positive integer, got ${k}`);
+  }
   if (!ORTHO_VARIANTS.includes(h.orthoVariant)) throw new Error(`orthoVariant must be one of ${ORTHO_VARIANTS.join(', ')}, got ${h.orthoVariant}`);
   if (!(h.orthoBeta >= 0)) throw new Error(`orthoBeta must be >= 0, got ${h.orthoBeta}`);
   if (!(h.emaDecay >= 0 && h.emaDecay <= 1)) throw new Error(`emaDecay must be in [0, 1], got ${h.emaDecay}`);
@@ -459,4 +653,30 @@ function checkLength(what: string, a: { length: number }, n: number): void {
 function checkLabels(what: string, y: BigInt64Array, n: number, classes: number): void {
   checkLength(what, y, n);
   for (const v of y) if (v < 0n || v >= BigInt(classes)) throw new Error(`${what}: class ${v} outside [0, ${classes})`);
+}
+
+/**
+ * Adds a grad stage's gradients into `sum` (torch's `.grad +=` over the backward calls).
+ * Done here rather than as a running-sum graph input: one grad graph serves every
+ * micro-batch (no zero feed or separate first pass), and a float32 add per parameter
+ * is nothing next to a forward and backward pass. Float32Array stores round each sum to
+ * float32, as torch's add does.
+ */
+function addGradients(sum: Map<Param, Float32Array>, names: Map<Param, string>, r: Record<string, Fetched>): void {
+  for (const [p, name] of names) {
+    const g = r[name] as Float32Array;
+    const s = sum.get(p);
+    if (!s) sum.set(p, Float32Array.from(g));
+    else for (let i = 0; i < s.length; i++) s[i] += g[i];
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of parts) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
 }

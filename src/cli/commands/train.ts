@@ -69,6 +69,8 @@ export function flagsFrom(o: Opts): TrainFlags {
     bnEps: o.bnEps as number | undefined,
     snEps: o.snEps as number | undefined,
     batch: o.batch as number | undefined,
+    dAccumulations: o.dAccumulations as number | undefined,
+    gAccumulations: o.gAccumulations as number | undefined,
     steps: o.steps as number | undefined,
     seed: o.seed as number | undefined,
     gLr: o.gLr as number | undefined,
@@ -124,7 +126,9 @@ export function registerTrain(program: Command): void {
     .option('--d-attn <res>', 'D self-attention resolutions (default 64)', attention)
     .option('--bn-eps <e>', 'batch-norm epsilon (default 1e-5)', num)
     .option('--sn-eps <e>', 'spectral-norm epsilon (default 1e-6)', num)
-    .option('--batch <b>', 'images per D step and per G step (default 50; demo 16)', positiveInt)
+    .option('--batch <b>', 'images per forward pass: per D step and per G step, or per micro-batch with accumulation (default 50; demo 16)', positiveInt)
+    .option('--d-accumulations <k>', 'micro-batches of --batch whose gradients each D step sums before its Adam step (effective batch --batch x k; default 1)', positiveInt)
+    .option('--g-accumulations <k>', 'the same for the G step (default 1)', positiveInt)
     .option('--steps <n>', 'total iterations of the run; one iteration = the D steps + one G step (default 100000; demo 300)', positiveInt)
     .option('--seed <s>', 'seed of init, latents and data order (default 0)', nonNegativeInt)
     .option('--g-lr <lr>', 'G learning rate (paper 5e-5; demo 5e-4)', num)

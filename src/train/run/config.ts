@@ -67,7 +67,15 @@ export interface TrainConfig {
   bnEps: number;
   snEps: number;
 
+  /** Images per forward pass (fakes and reals each in a D step): the micro-batch when accumulating. */
   batch: number;
+  /**
+   * Micro-batches whose gradients each D step / the G step sums before its one Adam step
+   * (BigGAN-PyTorch num_D_accumulations / num_G_accumulations): effective batch = batch ×
+   * accumulations. Each forward normalises with its own micro-batch's BN statistics.
+   */
+  dAccumulations: number;
+  gAccumulations: number;
   steps: number;
   seed: number;
   gLr: number;
@@ -93,7 +101,7 @@ export interface TrainConfig {
   sigmaReg: SigmaReg;
   /** β_σ of the σ0 regulariser (G_loss += β_σ Σ (σ0 − target)²). */
   sigmaRegStrength: number;
-  /** 'single': one graph per iteration; 'per-step': one D-step graph and one G-step graph. */
+  /** 'single': one graph per iteration; 'per-step': one D-step graph and one G-step graph (needed for accumulation). */
   graphs: 'single' | 'per-step';
 
   checkpointEvery: number;
@@ -144,6 +152,8 @@ function paperDefaults(resolution: number, arch: Arch): TrainConfig {
     bnEps: 1e-5,
     snEps: 1e-6,
     batch: 50,
+    dAccumulations: 1,
+    gAccumulations: 1,
     steps: 100_000,
     seed: 0,
     gLr: h.gLr,
@@ -242,6 +252,8 @@ export function validateConfig(c: TrainConfig): void {
   posNum(c.bnEps, '--bn-eps');
   posNum(c.snEps, '--sn-eps');
   posInt(c.batch, '--batch');
+  posInt(c.dAccumulations, '--d-accumulations');
+  posInt(c.gAccumulations, '--g-accumulations');
   posInt(c.steps, '--steps');
   nonNegInt(c.seed, '--seed');
   posNum(c.gLr, '--g-lr');
@@ -266,6 +278,10 @@ export function validateConfig(c: TrainConfig): void {
   if (!(Number.isFinite(c.sigmaRegStrength) && c.sigmaRegStrength >= 0)) bad(`--sigma-reg-strength must be >= 0, got ${c.sigmaRegStrength}`);
   if (c.sigmaReg && c.sigmaRegStrength === 0) bad('--sigma-reg / --sigma-reg-ratio need --sigma-reg-strength > 0');
   if (c.graphs !== 'single' && c.graphs !== 'per-step') bad(`--graphs must be single or per-step, got ${c.graphs}`);
+  if (c.graphs === 'single') {
+    const acc = c.dAccumulations > 1 ? `--d-accumulations ${c.dAccumulations}` : c.gAccumulations > 1 ? `--g-accumulations ${c.gAccumulations}` : null;
+    if (acc) bad(`--graphs single cannot be combined with ${acc}: gradient accumulation runs only with --graphs per-step (the default)`);
+  }
   posInt(c.checkpointEvery, '--checkpoint-every');
   nonNegInt(c.keepCheckpoints, '--keep-checkpoints');
   posInt(c.logEvery, '--log-every');
@@ -297,6 +313,8 @@ export function hyperOf(c: TrainConfig): GanHyper {
     dBetas: c.dBetas,
     adamEps: c.adamEps,
     numDSteps: c.dSteps,
+    numDAccumulations: c.dAccumulations,
+    numGAccumulations: c.gAccumulations,
     orthoBeta: c.orthoBeta,
     orthoVariant: c.orthoVariant,
     emaDecay: c.emaDecay,
@@ -306,9 +324,10 @@ export function hyperOf(c: TrainConfig): GanHyper {
   };
 }
 
-/** Fields that define the model, its data or the random streams: a resumed run must keep them. */
+/** Fields that define the model, its data or the random streams (accumulations: the effective batch and the data consumed): a resumed run must keep them. */
 const FIXED: (keyof TrainConfig)[] = [
   'data', 'synthetic', 'resolution', 'flip', 'arch', 'gCh', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch', 'seed', 'dSteps',
+  'dAccumulations', 'gAccumulations',
 ];
 /** Fields that change the optimisation: allowed on resume, but the continuation is then no exact replay. */
 const TUNABLE: (keyof TrainConfig)[] = [
@@ -338,8 +357,8 @@ export function mergeForResume(saved: TrainConfig, flags: TrainFlags): { config:
 /** Parses a config stored in a checkpoint (checks it is complete). */
 export function parseStoredConfig(json: unknown, source: string): TrainConfig {
   if (!json || typeof json !== 'object') throw new UserError(`${source}: no training configuration in the checkpoint`);
-  // runs saved before the σ0 regulariser existed had it off
-  const c = { sigmaReg: null, sigmaRegStrength: 0, ...(json as object) } as TrainConfig;
+  // runs saved before the σ0 regulariser / gradient accumulation existed had them off
+  const c = { sigmaReg: null, sigmaRegStrength: 0, dAccumulations: 1, gAccumulations: 1, ...(json as object) } as TrainConfig;
   const missing = (Object.keys(paperDefaults(32, 'biggan')) as (keyof TrainConfig)[]).filter((k) => !(k in c));
   if (missing.length) throw new UserError(`${source}: the stored training configuration lacks ${missing.join(', ')}`);
   validateConfig(c);

@@ -2,11 +2,12 @@
  * The run's random streams and latent distributions.
  *
  * Every random draw of a run comes from an Rng keyed by (seed, stream, index): the
- * latents and fake labels of iteration t from ('noise', t), standing-statistics
- * passes from ('standing', step), the fixed sample-sheet latents from ('sheet', 0),
- * model init from ('init', 0). So the random state at any step is a function of the
- * seed and the step counter, and a resumed run draws exactly what an uninterrupted
- * one would (the data loader keeps its own seeded, saved state).
+ * latents and fake labels of iteration t (every micro-batch's, with gradient
+ * accumulation) from ('noise', t), standing-statistics passes from ('standing', step),
+ * the fixed sample-sheet latents from ('sheet', 0), model init from ('init', 0). So the
+ * random state at any step is a function of the seed and the step counter, and a
+ * resumed run draws exactly what an uninterrupted one would (the data loader keeps its
+ * own seeded, saved state).
  *
  * Latent distributions (the paper's §4 / Appendix E alternatives), each scaled by
  * `std` like BigGAN-PyTorch's z_var:
@@ -76,16 +77,24 @@ export interface NoiseSpec {
   zDim: number;
   numClasses: number;
   dSteps: number;
+  /** Micro-batches per D step and per G step (gradient accumulation; absent: 1). */
+  dAccumulations?: number;
+  gAccumulations?: number;
   latent: LatentDistribution;
   zStd: number;
 }
 
-/** Latents and fake labels of iteration `itr` (1-based): one batch per D step, then the G step's. */
+/**
+ * Latents and fake labels of iteration `itr` (1-based): one batch per D step (per
+ * micro-batch of each D step, in order, with accumulation), then the G step's (one per
+ * G micro-batch): dSteps + 1 batches without accumulation.
+ */
 export function iterationNoise(spec: NoiseSpec, itr: number): { zs: Float32Array[]; yFakes: BigInt64Array[] } {
   const rng = streamRng(spec.seed, 'noise', itr);
   const zs: Float32Array[] = [];
   const yFakes: BigInt64Array[] = [];
-  for (let k = 0; k <= spec.dSteps; k++) {
+  const batches = spec.dSteps * (spec.dAccumulations ?? 1) + (spec.gAccumulations ?? 1);
+  for (let k = 0; k < batches; k++) {
     zs.push(drawLatents(rng, spec.batch * spec.zDim, spec.latent, spec.zStd));
     yFakes.push(drawClasses(rng, spec.batch, spec.numClasses));
   }

@@ -286,7 +286,10 @@ export class TrainRun {
 
   private noiseSpec(): NoiseSpec {
     const c = this.config;
-    return { seed: c.seed, batch: c.batch, zDim: this.models.G.zDim, numClasses: this.models.G.numClasses, dSteps: c.dSteps, latent: c.latent, zStd: c.zStd };
+    return {
+      seed: c.seed, batch: c.batch, zDim: this.models.G.zDim, numClasses: this.models.G.numClasses, dSteps: c.dSteps,
+      dAccumulations: c.dAccumulations, gAccumulations: c.gAccumulations, latent: c.latent, zStd: c.zStd,
+    };
   }
 
   /** Iterations done so far. */
@@ -311,12 +314,14 @@ export class TrainRun {
       const B = c.batch;
       const R = this.models.G.resolution;
       const img = 3 * R * R;
-      const xReal = new Float32Array(c.dSteps * B * img);
-      const yReal = new BigInt64Array(c.dSteps * B);
+      // real micro-batches per iteration: every accumulation of every D step takes the next loader batch (as upstream's loader batch)
+      const realBatches = c.dSteps * c.dAccumulations;
+      const xReal = new Float32Array(realBatches * B * img);
+      const yReal = new BigInt64Array(realBatches * B);
       let win = emptyWindow();
       while (this.step < c.steps) {
         const t = performance.now();
-        for (let k = 0; k < c.dSteps; k++) {
+        for (let k = 0; k < realBatches; k++) {
           const b = this.loader.next();
           xReal.set(b.images, k * B * img);
           yReal.set(b.labels, k * B);
@@ -383,7 +388,7 @@ export class TrainRun {
       d_lr: c.dLr,
       ema_decay: emaDecayAt(this.step, { decay: c.emaDecay, start: c.emaStart }),
       it_per_s: w.n / w.seconds,
-      img_per_s: (w.n * c.dSteps * c.batch) / w.seconds,
+      img_per_s: (w.n * c.dSteps * c.dAccumulations * c.batch) / w.seconds,
       elapsed_s: this.elapsed,
     });
   }
