@@ -13,7 +13,7 @@
 import { Graph, Param, Tensor } from '../../engine/graph.js';
 import { exportOnnx } from '../../engine/onnx-export.js';
 import { CompiledGraph, Feed, RuntimeOptions } from '../../engine/runtime.js';
-import { Module, trainContext } from '../../nn/module.js';
+import { ForwardContext, Module, trainContext } from '../../nn/module.js';
 import { BatchNorm2d, ConditionalBatchNorm2d } from '../../nn/batchnorm.js';
 import { TruncationBatchNorm2d } from '../../nn/truncation-batchnorm.js';
 import { ClassTableBatchNorm2d } from '../../models/biggan-generator.js';
@@ -60,7 +60,7 @@ export class StandingStatistics {
     const g = new Graph();
     const z = g.input('z', [batch, model.zDim]);
     const y = g.input('y', [batch], 'int64');
-    const ctx = trainContext();
+    const ctx: ForwardContext = { ...trainContext(), noGrad: true }; // statistics only, never differentiated
     model.forward(ctx, { z, classes: { ids: y } });
     const outputs: Record<string, Tensor> = {};
     entries.forEach((e, i) => {
