@@ -47,7 +47,7 @@ export interface InceptionFeatures {
 
 const OUT = { pool3: 'pool3', logits: 'logits', logitsUnbiased: 'logits_unbiased', blocks: ['block0_mean', 'block1_mean', 'block2_mean'] } as const;
 
-type OutputName = 'pool3' | 'logits' | 'logits_unbiased' | 'block0_mean' | 'block1_mean' | 'block2_mean';
+type OutputName = (typeof OUT)['pool3' | 'logits' | 'logitsUnbiased'] | (typeof OUT.blocks)[number];
 
 /**
  * The network as an ONNX model for a fixed batch size; input 'x' [n, 3, 299, 299].

@@ -134,11 +134,6 @@ export function resizeForInception(
 ): Float32Array {
   const S = INCEPTION_INPUT_SIZE;
   const lut = pipeline === 'pytorch-fid' ? UNIT_LUT : BYTE_LUT;
-  if (h === S && w === S) {
-    // both resizes are exactly the identity at 299 (source coordinate = destination, weight 0 on the neighbour)
-    for (let i = 0; i < channels * S * S; i++) out[offset + i] = lut[image[i]];
-    return out;
-  }
   const ay = axis(pipeline, h);
   const ax = axis(pipeline, w);
   const tf1 = pipeline === 'torch-fidelity';
@@ -209,6 +204,7 @@ export function preprocessForInception(
   const per = 3 * INCEPTION_INPUT_SIZE * INCEPTION_INPUT_SIZE;
   const dst = out ?? new Float32Array((outStart + n) * per);
   if (h === INCEPTION_INPUT_SIZE && w === INCEPTION_INPUT_SIZE) {
+    // both resizes are exactly the identity at 299 (source coordinate = destination, weight 0 on the neighbour)
     const lut = NET_INPUT_LUT[pipeline];
     const o = outStart * per;
     for (let i = 0; i < n * per; i++) dst[o + i] = lut[images[i]];
