@@ -88,7 +88,7 @@ export interface InceptionRow {
 }
 
 export async function benchInception(outDir: string, opts: { images?: number; batch?: number; repeats?: number; rounds?: number } = {}): Promise<{ rows: InceptionRow[]; table: string }> {
-  const n = opts.images ?? 64, batch = opts.batch ?? 16, repeats = opts.repeats ?? 5, rounds = opts.rounds ?? 3;
+  const n = opts.images ?? 64, batch = opts.batch ?? 16, repeats = opts.repeats ?? 5, rounds = opts.rounds ?? 5;
   const dir = path.join(outDir, 'inception');
   fs.mkdirSync(dir, { recursive: true });
   const imagesFile = path.join(dir, `images-${n}x299.npy`);

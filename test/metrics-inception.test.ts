@@ -226,3 +226,12 @@ test('the two pipelines give measurably different features', () => {
   const d = maxAbsDiff(outputs.get('pfid_64')!.pool3, outputs.get('tfid_64')!.pool3);
   assert.ok(d > 1e-3, `pytorch-fid vs torch-fidelity pool3 differ by only ${d}`);
 });
+
+test('concurrent extract calls on one extractor keep their inputs apart (the reused input buffer is leased)', async () => {
+  const [a, b, c] = await Promise.all([pfid.extract(ref('images_299')), pfid.extract(ref('images_odd')), pfid.extract(ref('images_64'))]);
+  assert.deepEqual(a.pool3, outputs.get('pfid_299')!.pool3);
+  assert.deepEqual(b.pool3, outputs.get('pfid_odd')!.pool3);
+  assert.deepEqual(c.pool3, outputs.get('pfid_64')!.pool3);
+  // and sequential calls after them still reuse one buffer correctly
+  assert.deepEqual((await pfid.extract(ref('images_odd'))).pool3, outputs.get('pfid_odd')!.pool3);
+});

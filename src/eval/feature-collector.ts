@@ -2,8 +2,9 @@
  * Runs uint8 image batches through Inception and keeps what the metrics need:
  * always the streaming pool3 statistics (FID, shards; float64 sums, so n can
  * be large), and when asked the unbiased logits (IS) and the pool3 rows
- * themselves (KID). The next batch is produced (decoded / generated) while
- * the network runs on the current one.
+ * themselves (KID). The next batch is requested before the network runs on
+ * the current one, so its file reads proceed meanwhile; onnxruntime-node runs
+ * on the JS thread, so decoding and generating still take turns with it.
  */
 import { UserError } from '../errors.js';
 import { type Matrix, matrix } from '../linalg/matrix.js';
