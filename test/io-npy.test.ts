@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
-import { UserError } from '../src/errors.js';
 import type { NdArray } from '../src/io/ndarray.js';
 import { formatNpy, parseNpy, readNpy, writeNpy } from '../src/io/npy.js';
 import { readNpz, writeNpz } from '../src/io/npz.js';

@@ -227,7 +227,7 @@ test('the two pipelines give measurably different features', () => {
   assert.ok(d > 1e-3, `pytorch-fid vs torch-fidelity pool3 differ by only ${d}`);
 });
 
-test('concurrent extract calls on one extractor keep their inputs apart (the reused input buffer is leased)', async () => {
+test('concurrent extract calls on one extractor keep their inputs apart (the kept input buffer is taken while in use)', async () => {
   const [a, b, c] = await Promise.all([pfid.extract(ref('images_299')), pfid.extract(ref('images_odd')), pfid.extract(ref('images_64'))]);
   assert.deepEqual(a.pool3, outputs.get('pfid_299')!.pool3);
   assert.deepEqual(b.pool3, outputs.get('pfid_odd')!.pool3);

@@ -16,7 +16,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, Param, Tensor } from '../src/engine/graph.js';
-import * as op from '../src/engine/ops.js';
 import { grad } from '../src/engine/autodiff.js';
 import { exportOnnx } from '../src/engine/onnx-export.js';
 import { CompiledGraph, Feed } from '../src/engine/runtime.js';

@@ -38,7 +38,7 @@ export function loadStateDict(model: Module, state: Map<string, NdArray>, opts: 
     const more = problems.length > 8 ? `; and ${problems.length - 8} more` : '';
     throw new UserError(`${opts.source} does not fit the model: ${shown}${more}`);
   }
-  for (const [name, p] of params) {
+  for (const name of params.keys()) {
     const t = state.get(name);
     if (!t) continue;
     const src = t.data as Float32Array | Float64Array;
