@@ -154,3 +154,16 @@ test('sample: the optimized-graph cache gives the same images, and a changed wei
   fs.utimesSync(weights, later, later);
   assert.notDeepEqual(run(path.join(tmp, 'c4.npy')), cold);
 });
+
+test('classes: lists and searches the ImageNet classes that --classes accepts', () => {
+  const all = biggan(['classes']);
+  assert.equal(all.status, 0, all.stderr);
+  const lines = all.stdout.trim().split('\n');
+  assert.equal(lines.length, 1000);
+  assert.equal(lines[207], '207\tn02099601\tgolden retriever');
+  const hits = biggan(['classes', 'Retriever']).stdout.trim().split('\n');
+  assert.deepEqual(hits.map((l) => Number(l.split('\t')[0])), [205, 206, 207, 208, 209]);
+  assert.equal(biggan(['classes', 'n01443537']).stdout.split('\t')[0], '1');
+  const none = biggan(['classes', 'zzz']);
+  assert.ok(isCleanError(none), none.stderr);
+});

@@ -13,6 +13,7 @@ import { registerFidStats } from './commands/fid-stats.js';
 import { registerTrain } from './commands/train.js';
 import { registerPlot } from './commands/plot.js';
 import { registerDAccuracy } from './commands/d-accuracy.js';
+import { registerClasses } from './commands/classes.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerPlot(program);
   registerDAccuracy(program);
+  registerClasses(program);
   return program;
 }
 

@@ -15,16 +15,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import type { GeneratorInfo } from './sample-inputs.js';
 
-/** What a sampler needs to know about a generator without loading it. */
-export interface GeneratorInfo {
-  kind: 'biggan' | 'biggan-deep';
-  resolution: number;
-  zDim: number;
-  numClasses: number;
-  usesTruncation: boolean;
-  classNames?: string[];
-}
+export type { GeneratorInfo };
 
 export interface CacheEntry {
   modelPath: string;

@@ -26,6 +26,8 @@ export interface InterpolationInputs {
   z: Float32Array;
   classVectors: Float32Array;
   labels: string[];
+  /** Each image's dominant class. */
+  classIds: number[];
 }
 
 export function interpolationInputs(req: InterpolationRequest): InterpolationInputs {
@@ -34,6 +36,7 @@ export function interpolationInputs(req: InterpolationRequest): InterpolationInp
   const z = new Float32Array(n * Z);
   const cv = new Float32Array(n * C);
   const labels: string[] = [];
+  const classIds: number[] = [];
   const pick = (k: number): number => (req.classIds?.length ? req.classIds[k % req.classIds.length] : rng.int(C));
   for (let r = 0; r < rows; r++) {
     const z0 = sampleLatents(1, Z, req.truncation, req.style, rng);
@@ -46,8 +49,9 @@ export function interpolationInputs(req: InterpolationRequest): InterpolationInp
       for (let k = 0; k < Z; k++) z[i * Z + k] = (1 - t) * z0[k] + t * z1[k];
       cv[i * C + a] += 1 - t;
       cv[i * C + b] += t;
+      classIds.push(t <= 0.5 ? a : b);
       labels.push(s === 0 ? req.label(a) : s === steps - 1 ? req.label(b) : a === b ? '' : `t=${t.toFixed(2)}`);
     }
   }
-  return { z, classVectors: cv, labels };
+  return { z, classVectors: cv, labels, classIds };
 }

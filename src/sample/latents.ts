@@ -25,7 +25,7 @@ export function sampleLatents(n: number, zDim: number, truncation: number | unde
 }
 
 /** Checks a truncation value for a model: (0, 1] where it selects BN statistics, > 0 otherwise. */
-export function checkTruncation(t: number, selectsStats: boolean): void {
-  if (!Number.isFinite(t) || t <= 0) throw new UserError(`--truncation must be a positive number, got ${t}`);
-  if (selectsStats && t > 1) throw new UserError(`--truncation must be in (0, 1] for BigGAN-deep (it selects BN statistics), got ${t}`);
+export function checkTruncation(t: number, selectsStats: boolean, name = '--truncation'): void {
+  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) throw new UserError(`${name} must be a positive number, got ${t}`);
+  if (selectsStats && t > 1) throw new UserError(`${name} must be in (0, 1] for BigGAN-deep (it selects BN statistics), got ${t}`);
 }

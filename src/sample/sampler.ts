@@ -37,7 +37,7 @@ export function generatorGraph(model: GeneratorModel, opts: GeneratorGraphOption
 }
 
 export function generatorInfo(model: GeneratorModel, classNames?: string[]): GeneratorInfo {
-  return { kind: model.kind, resolution: model.resolution, zDim: model.zDim, numClasses: model.numClasses, usesTruncation: model.usesTruncation, classNames };
+  return { kind: model.kind, resolution: model.resolution, zDim: model.zDim, numClasses: model.numClasses, usesTruncation: model.usesTruncation, ...(classNames ? { classNames } : {}) };
 }
 
 export interface SampleRequest {

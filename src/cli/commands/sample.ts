@@ -1,18 +1,14 @@
 /** `biggan sample`: images from a generator checkpoint, as a labelled PNG sheet or an .npy array. */
 import { Command, Option } from 'commander';
-import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
-import { loadGenerator } from '../../models/checkpoint.js';
-import { Rng } from '../../random/rng.js';
-import { readNpy, writeNpy } from '../../io/npy.js';
-import { sampleLatents, checkTruncation } from '../../sample/latents.js';
-import { parseClasses, oneHotVectors, readClassVectors, argmaxRows, classLabel } from '../../sample/classes.js';
-import { Sampler } from '../../sample/sampler.js';
-import { GraphCache } from '../../sample/graph-cache.js';
-import { interpolationInputs, InterpolationKind } from '../../sample/interpolation.js';
-import { imagesToGrid, writePng } from '../../image/image-grid.js';
-import { progressBar } from '../progress.js';
+import { readNpy } from '../../io/npy.js';
+import { parseClasses } from '../../sample/classes.js';
+import type { InterpolationKind } from '../../sample/interpolation.js';
+import { loadGenerator, type Images } from '../../api/generator.js';
+import { writeNpy } from '../../api/arrays.js';
+import { writeImageSheet } from '../../api/image-sheet.js';
+import { progressBar, type Progress } from '../progress.js';
 import { positiveInt, nonNegativeInt, finiteNumber } from '../options.js';
 
 interface SampleOptions {
@@ -55,84 +51,41 @@ export function registerSample(program: Command): void {
     .action(async (opts: SampleOptions) => runSample(opts));
 }
 
+/** The flag names, for error messages. */
+const FLAG_NAMES = { n: '-n', z: '--z', classVector: '--class-vector', classes: '--classes', truncation: '--truncation' };
+
 export async function runSample(opts: SampleOptions): Promise<void> {
   const ext = path.extname(opts.out).toLowerCase();
   if (ext !== '.png' && ext !== '.npy') throw new UserError(`--out must end in .png or .npy, got ${opts.out}`);
   if (opts.classVector && opts.classes) throw new UserError('give either --class-vector or --classes, not both');
+  if (opts.interpolate && (opts.z || opts.classVector)) throw new UserError('--interpolate draws its own endpoints; use --classes (and --seed), not --z / --class-vector');
 
-  if (!fs.existsSync(opts.weights)) throw new UserError(`weights file ${opts.weights} does not exist`);
-  const runtime = { threads: opts.threads };
-  const sampler = opts.cache
-    ? new Sampler({ weights: opts.weights, config: opts.config, cache: new GraphCache(), load: () => loadGenerator(opts.weights, opts.config) }, runtime)
-    : new Sampler(loadGenerator(opts.weights, opts.config), runtime);
-  const model = sampler.info();
-  const classNames = model.classNames;
-  const C = model.numClasses;
-  const Z = model.zDim;
-  const truncation = opts.truncation ?? 1;
-  if (opts.truncation !== undefined) checkTruncation(opts.truncation, model.usesTruncation);
-  const rng = new Rng(opts.seed);
-  const style = model.usesTruncation ? 'scaled' : 'threshold';
-
-  let z: Float32Array | undefined;
-  let zRows: number | undefined;
-  if (opts.z) {
-    const a = readNpy(opts.z);
-    if (a.shape.length !== 2 || a.shape[1] !== Z) throw new UserError(`${opts.z}: latents must have shape [N, ${Z}], got [${a.shape}]`);
-    if (a.dtype !== 'float32' && a.dtype !== 'float64') throw new UserError(`${opts.z}: latents must be float, got ${a.dtype}`);
-    z = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as Float64Array);
-    if (z.some((v) => !Number.isFinite(v))) throw new UserError(`${opts.z}: latents contain NaN or Inf`);
-    zRows = a.shape[0];
-  }
-  let vectors: Float32Array | undefined;
-  let vectorRows: number | undefined;
-  if (opts.classVector) {
-    const cv = readClassVectors(opts.classVector, C);
-    vectors = cv.vectors;
-    vectorRows = cv.n;
-  }
-  const classIds = opts.classes ? parseClasses(opts.classes, C, classNames) : undefined;
-
-  let n: number;
-  let labels: string[];
-  if (opts.interpolate) {
-    if (opts.z || opts.classVector) throw new UserError('--interpolate draws its own endpoints; use --classes (and --seed), not --z / --class-vector');
-    const kind: InterpolationKind = opts.interpolate === true ? 'z' : opts.interpolate;
-    const rows = opts.n ?? Math.max(1, kind === 'z' ? (classIds?.length ?? 4) : Math.floor((classIds?.length ?? 8) / 2));
-    const label = (id: number): string => classLabel(id, C, classNames);
-    const inp = interpolationInputs({ kind, rows, steps: opts.steps, zDim: Z, numClasses: C, classIds, truncation: opts.truncation, style, rng, label });
-    z = inp.z;
-    vectors = inp.classVectors;
-    n = rows * opts.steps;
-    labels = inp.labels;
-    opts.columns = opts.steps;
-  } else {
-    const declared = [zRows, vectorRows].filter((v): v is number => v !== undefined);
-    if (declared.length === 2 && zRows !== vectorRows) throw new UserError(`--z has ${zRows} rows but --class-vector has ${vectorRows}`);
-    n = opts.n ?? declared[0] ?? classIds?.length ?? 8;
-    if (declared.length && declared[0] < n) throw new UserError(`-n ${n} asks for more images than the ${declared[0]} rows given`);
-    if (!z) z = sampleLatents(n, Z, opts.truncation, style, rng);
-    let ids: number[];
-    if (vectors) {
-      ids = argmaxRows(vectors.subarray(0, n * C), C);
+  const G = await loadGenerator(opts.weights, { config: opts.config, threads: opts.threads, cache: opts.cache });
+  const info = G.info;
+  const classes = opts.classes ? parseClasses(opts.classes, info.numClasses, info.classNames) : undefined;
+  let images: Images;
+  const bar: { bar?: Progress } = {};
+  const onProgress = (done: number, total: number): void => (bar.bar ??= progressBar(total, 'sampling')).update(done);
+  try {
+    if (opts.interpolate) {
+      const kind: InterpolationKind = opts.interpolate === true ? 'z' : opts.interpolate;
+      images = await G.interpolate({ kind, rows: opts.n, steps: opts.steps, classes, seed: opts.seed, truncation: opts.truncation, batch: opts.batch, onProgress });
+      opts.columns = opts.steps;
     } else {
-      ids = classIds ? Array.from({ length: n }, (_, i) => classIds[i % classIds.length]) : Array.from({ length: n }, () => rng.int(C));
-      vectors = oneHotVectors(ids, C);
+      // file names stand for the arrays in messages about their contents
+      const names = { ...FLAG_NAMES, ...(opts.z ? { z: opts.z } : {}), ...(opts.classVector ? { classVector: opts.classVector } : {}) };
+      const z = opts.z ? readNpy(opts.z) : undefined;
+      const classVector = opts.classVector ? readNpy(opts.classVector) : undefined;
+      images = await G.sample({ n: opts.n, seed: opts.seed, truncation: opts.truncation, classes, z, classVector, batch: opts.batch, onProgress }, names);
     }
-    labels = ids.slice(0, n).map((id) => classLabel(id, C, classNames));
+  } finally {
+    bar.bar?.stop();
+    await G.dispose();
   }
 
-  const bar = progressBar(n, 'sampling');
-  const images = await sampler.generate({ z: z.subarray(0, n * Z), classVectors: vectors.subarray(0, n * C), n, truncation }, opts.batch, (done) => bar.update(done));
-  bar.stop();
-  await sampler.release();
-
-  const R = model.resolution;
-  if (ext === '.npy') {
-    writeNpy(opts.out, { dtype: 'float32', shape: [n, 3, R, R], data: images });
-  } else {
-    const grid = imagesToGrid(images, n, 3, R, R, { columns: opts.columns ?? Math.min(n, 8), labels });
-    writePng(opts.out, grid.rgba, grid.width, grid.height);
-  }
-  process.stderr.write(`wrote ${n} image${n === 1 ? '' : 's'} (${model.kind} ${R}x${R}${model.usesTruncation ? `, truncation ${truncation}` : ''}) to ${opts.out}\n`);
+  const n = images.shape[0];
+  const R = info.resolution;
+  if (ext === '.npy') await writeNpy(opts.out, images);
+  else await writeImageSheet(images, opts.out, { columns: opts.columns ?? Math.min(n, 8) });
+  process.stderr.write(`wrote ${n} image${n === 1 ? '' : 's'} (${info.kind} ${R}x${R}${info.usesTruncation ? `, truncation ${opts.truncation ?? 1}` : ''}) to ${opts.out}\n`);
 }

@@ -7,8 +7,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../../errors.js';
-import { TrainRun, type EvalInfo, type ProgressInfo, type TrainEvalOptions, type TrainResult } from '../../train/run/train-run.js';
-import type { CollapseConfig, TrainFlags } from '../../train/run/config.js';
+import type { EvalInfo, ProgressInfo, TrainResult } from '../../train/run/train-run.js';
+import { openTrainingRun, type TrainOptions } from '../../api/train.js';
 import { LATENT_DISTRIBUTIONS, type LatentDistribution } from '../../train/run/latents.js';
 import { ORTHO_VARIANTS, type OrthoVariant } from '../../train/orthogonal-regularization.js';
 import { parseAttentionString } from '../../models/biggan-config.js';
@@ -35,76 +35,6 @@ type Opts = Record<string, unknown>;
 /** The flags the user actually typed (commander fills in defaults for --no-* options). */
 function given(cmd: Command, opts: Opts): Opts {
   return Object.fromEntries(Object.entries(opts).filter(([k]) => cmd.getOptionValueSource(k) === 'cli'));
-}
-
-export function flagsFrom(o: Opts): TrainFlags {
-  const collapse: Partial<CollapseConfig> = {};
-  const setC = <K extends keyof CollapseConfig>(k: K, v: unknown): void => {
-    if (v !== undefined) collapse[k] = v as CollapseConfig[K];
-  };
-  setC('enabled', o.collapseWatch);
-  setC('action', o.collapseAction);
-  setC('warmup', o.collapseWarmup);
-  setC('sigmaFactor', o.collapseSigmaFactor);
-  setC('sigmaWindow', o.collapseSigmaWindow);
-  setC('dLossLow', o.collapseDLossLow);
-  setC('dLossHigh', o.collapseDLossHigh);
-  setC('dLossWindow', o.collapseDLossWindow);
-  setC('diversityFraction', o.collapseDiversity);
-  if (o.sigmaClamp !== undefined && o.sigmaClampRatio !== undefined) throw new UserError('give either --sigma-clamp or --sigma-clamp-ratio, not both');
-  if (o.sigmaReg !== undefined && o.sigmaRegRatio !== undefined) throw new UserError('give either --sigma-reg or --sigma-reg-ratio, not both');
-  const b = o.betas as [number, number] | undefined;
-  const flags: TrainFlags = {
-    data: o.data as string | undefined,
-    resolution: o.resolution as number | undefined,
-    flip: o.flip as boolean | undefined,
-    arch: o.arch as TrainFlags['arch'],
-    gCh: o.ch as number | undefined,
-    dCh: (o.dCh ?? o.ch) as number | undefined,
-    dimZ: o.dimZ as number | undefined,
-    sharedDim: o.sharedDim as number | undefined,
-    hier: o.hier as boolean | undefined,
-    gAttn: o.gAttn as number[] | undefined,
-    dAttn: o.dAttn as number[] | undefined,
-    bnEps: o.bnEps as number | undefined,
-    snEps: o.snEps as number | undefined,
-    batch: o.batch as number | undefined,
-    dAccumulations: o.dAccumulations as number | undefined,
-    gAccumulations: o.gAccumulations as number | undefined,
-    steps: o.steps as number | undefined,
-    seed: o.seed as number | undefined,
-    gLr: o.gLr as number | undefined,
-    dLr: o.dLr as number | undefined,
-    gBetas: (o.gBetas ?? b) as [number, number] | undefined,
-    dBetas: (o.dBetas ?? b) as [number, number] | undefined,
-    adamEps: o.adamEps as number | undefined,
-    dSteps: o.dSteps as number | undefined,
-    orthoBeta: o.orthoBeta as number | undefined,
-    orthoVariant: o.orthoVariant as OrthoVariant | undefined,
-    emaDecay: o.emaDecay as number | undefined,
-    emaStart: o.emaStart as number | undefined,
-    standingPasses: o.standingPasses as number | undefined,
-    standingBatch: o.standingBatch as number | undefined,
-    latent: o.latent as LatentDistribution | undefined,
-    zStd: o.zStd as number | undefined,
-    r1Gamma: o.r1Gamma as number | undefined,
-    sigmaClamp:
-      o.sigmaClamp !== undefined ? { kind: 'value', value: o.sigmaClamp as number } : o.sigmaClampRatio !== undefined ? { kind: 'ratio', ratio: o.sigmaClampRatio as number } : undefined,
-    sigmaReg: o.sigmaReg !== undefined ? { target: o.sigmaReg as number } : o.sigmaRegRatio !== undefined ? { ratio: o.sigmaRegRatio as number } : undefined,
-    sigmaRegStrength: o.sigmaRegStrength as number | undefined,
-    graphs: o.graphs as TrainFlags['graphs'],
-    checkpointEvery: o.checkpointEvery as number | undefined,
-    keepCheckpoints: o.keepCheckpoints as number | undefined,
-    logEvery: o.logEvery as number | undefined,
-    svEvery: o.svEvery as number | undefined,
-    sampleEvery: o.sampleEvery as number | undefined,
-    ...(Object.keys(collapse).length ? { collapse } : {}),
-  };
-  if (o.syntheticClasses !== undefined || o.syntheticCount !== undefined) {
-    if (o.data !== undefined) throw new UserError('--synthetic-classes / --synthetic-count apply only without --data');
-    flags.synthetic = { numClasses: (o.syntheticClasses as number) ?? 8, count: (o.syntheticCount as number) ?? 100 * ((o.syntheticClasses as number) ?? 8), seed: 0 };
-  }
-  return flags;
 }
 
 export function registerTrain(program: Command): void {
@@ -183,24 +113,12 @@ export function registerTrain(program: Command): void {
 }
 
 async function runTrain(opts: Opts, cmd: Command): Promise<void> {
-  const o = given(cmd, opts);
-  const flags = flagsFrom(o);
+  const o = given(cmd, opts) as unknown as TrainOptions;
   const fault = process.env.BIGGAN_TRAIN_FAULT; // testing hook: "nan@<step>"
   const nanAt = fault && /^nan@\d+$/.test(fault) ? Number(fault.slice(4)) : undefined;
   const note = (line: string): void => void process.stderr.write(`${line}\n`);
   let onProgress: (p: ProgressInfo) => void = () => {};
-  const run = await TrainRun.open({
-    flags,
-    outDir: opts.out as string,
-    resume: !!opts.resume,
-    skipBad: !!opts.skipBad,
-    cache: opts.cache as string | undefined,
-    runtime: { threads: opts.threads as number | undefined },
-    note,
-    faultNanAtStep: nanAt,
-    progress: (p) => onProgress(p),
-    eval: evalOptionsFrom(opts),
-  });
+  const run = await openTrainingRun({ ...o, out: opts.out as string, onNote: note, onProgress: (p) => onProgress(p) }, { faultNanAtStep: nanAt });
   const c = run.config;
   const tty = process.stderr.isTTY;
   // the bar starts with the first iteration, after the graphs are compiled (their note comes first)
@@ -230,18 +148,6 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
     process.off('SIGTERM', stop);
   }
   report(result, run.dir.root);
-}
-
-/** The evaluation flags, when any is given (checked by TrainRun.open). */
-function evalOptionsFrom(o: Opts): TrainEvalOptions | undefined {
-  const e: TrainEvalOptions = {
-    stats: o.stats as string | undefined,
-    inception: o.inception as string | undefined,
-    every: o.evalEvery as number | undefined,
-    n: o.evalN as number | undefined,
-    truncation: o.evalTruncation as number | undefined,
-  };
-  return Object.values(e).some((v) => v !== undefined) ? e : undefined;
 }
 
 function evalText(e: EvalInfo): string {
