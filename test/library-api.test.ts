@@ -182,3 +182,28 @@ test('train(): a short run with progress callbacks, stopped by an AbortSignal, t
   assert.match(images.labels[0], /^1 /);
   await G.dispose();
 });
+
+test('evaluate(): the numbers of `biggan eval` for a generator and for image files', { timeout: 300_000 }, async () => {
+  const weights = path.join(HF, 'pytorch_model.bin');
+  const lib1 = await lib.evaluate({ weights, inception: 'procedural', n: 20, seed: 4, truncation: 0.5, batch: 8 });
+  const report = path.join(tmp, 'eval.json');
+  const r = biggan(['eval', '--weights', weights, '--inception', 'procedural', '-n', '20', '--seed', '4', '--truncation', '0.5', '--batch', '8', '--out', report]);
+  assert.equal(r.status, 0, r.stderr);
+  const cli = JSON.parse(fs.readFileSync(report, 'utf8')) as { metrics: Record<string, number> };
+  assert.deepEqual(Object.keys(lib1.metrics).sort(), ['is_mean', 'is_std']);
+  assert.equal(lib1.metrics.is_mean, cli.metrics.is_mean);
+  assert.equal(lib1.n, 20);
+
+  const G = await lib.loadGenerator(weights);
+  const imagesFile = path.join(tmp, 'gen.npy');
+  await lib.writeNpy(imagesFile, await G.sample({ n: 12, seed: 5 }));
+  await G.dispose();
+  const scored = await lib.evaluate({ images: imagesFile, real: path.join(AJB, 'G_out.npy'), inception: 'procedural', metrics: ['fid', 'kid'], kidSubsets: 2, kidSubsetSize: 4 });
+  const r2 = biggan(['eval', '--images', imagesFile, '--real', path.join(AJB, 'G_out.npy'), '--inception', 'procedural', '--metrics', 'fid,kid', '--kid-subsets', '2', '--kid-subset-size', '4', '--out', report]);
+  assert.equal(r2.status, 0, r2.stderr);
+  const cli2 = JSON.parse(fs.readFileSync(report, 'utf8')) as { metrics: Record<string, number> };
+  assert.equal(scored.metrics.kid_mean, cli2.metrics.kid_mean);
+  assert.ok(Math.abs(scored.metrics.fid - cli2.metrics.fid) <= 1e-9 * Math.max(1, Math.abs(cli2.metrics.fid)));
+  await assert.rejects(lib.evaluate({ images: imagesFile, weights }), /either weights .* or images/);
+  await assert.rejects(lib.evaluate({ images: imagesFile, inception: 'procedural', metrics: ['kid'] }), /KID needs the reference images/);
+});
