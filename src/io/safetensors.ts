@@ -117,7 +117,7 @@ export function parseSafetensors(buf: Uint8Array, name: string): SafetensorsCont
     if (info === null || typeof info !== 'object' || Array.isArray(info)) bad(`entry ${JSON.stringify(key)} is not an object`);
     const { dtype: st, shape, data_offsets: offs } = info;
     if (typeof st !== 'string') bad(`entry ${JSON.stringify(key)} has no dtype`);
-    const dtype = ST_TO_DTYPE[st as string];
+    const dtype = Object.hasOwn(ST_TO_DTYPE, st as string) ? ST_TO_DTYPE[st as string] : undefined;
     if (!dtype) {
       throw new UserError(`${name}: tensor ${key} has unsupported dtype ${String(st)} (supported: ${Object.keys(ST_TO_DTYPE).join(', ')})`);
     }

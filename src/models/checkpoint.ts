@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { NdArray } from '../io/ndarray.js';
-import { readJsonForUser } from '../io/read-file.js';
+import { readHeadForUser, readJsonForUser } from '../io/read-file.js';
 import { readStateDict } from '../io/state-dict-file.js';
 import { readSafetensors, writeSafetensors, looksLikeSafetensors } from '../io/safetensors.js';
 import { Module } from '../nn/module.js';
@@ -62,11 +62,7 @@ function parseMeta<T>(meta: Record<string, string>, key: string, source: string)
 
 /** Reads one of our checkpoints; null when the file is some other format. */
 export function readCheckpoint(file: string): CheckpointContents | null {
-  const fd = fs.openSync(file, 'r');
-  const head = Buffer.alloc(16);
-  fs.readSync(fd, head, 0, 16, 0);
-  fs.closeSync(fd);
-  if (!looksLikeSafetensors(head)) return null;
+  if (!looksLikeSafetensors(readHeadForUser(file, 16))) return null;
   const { tensors, metadata } = readSafetensors(file);
   if (metadata.format !== CHECKPOINT_FORMAT) return null;
   if (metadata.version !== CHECKPOINT_VERSION) throw new UserError(`${file}: checkpoint version ${metadata.version} is not supported (this is version ${CHECKPOINT_VERSION})`);
