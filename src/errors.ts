@@ -36,3 +36,13 @@ function render(v: unknown, depth: number): string {
   if (keys.length > 6) items.push('…');
   return `{${items.join(', ')}}`;
 }
+
+/** Runs `fn`; a UserError from it whose message does not name `file` is raised again with `file: ` in front. */
+export function inFile<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UserError && !err.message.includes(file)) throw new UserError(`${file}: ${err.message}`);
+    throw err;
+  }
+}

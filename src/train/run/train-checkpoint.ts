@@ -96,7 +96,7 @@ export function readTrainingCheckpoint(file: string): TrainingCheckpoint {
   } catch {
     throw new UserError(`${file}: the training state in its metadata is not valid JSON`);
   }
-  if (!Number.isInteger(meta.step) || meta.step < 0 || !meta.config || !meta.loader) throw new UserError(`${file}: the training state is incomplete`);
+  if (meta === null || typeof meta !== 'object' || !Number.isInteger(meta.step) || meta.step < 0 || !meta.config || !meta.loader) throw new UserError(`${file}: the training state is incomplete`);
   return { meta, tensors: ck.tensors, classNames: ck.classNames ?? [] };
 }
 
