@@ -168,9 +168,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 /** The report as text lines: counts per format, then each failure with what reproduces it. */
 export function formatReport(r: FuzzReport, seed: number): string[] {
   const lines = [`${r.inputs} inputs in ${(r.wallMs / 1000).toFixed(1)} s (seed ${seed}); slowest ${r.slowestMs.toFixed(0)} ms (${r.slowest?.format} #${r.slowest?.i}), largest memory growth ${(r.largestGrowBytes / 2 ** 20).toFixed(1)} MiB`];
-  lines.push('format         inputs  loaded  user-error  failures');
+  lines.push('format            inputs  loaded  user-error  failures');
   for (const [name, c] of Object.entries(r.byFormat)) {
-    lines.push(`${name.padEnd(14)} ${String(c.inputs).padStart(6)}  ${String(c.loaded).padStart(6)}  ${String(c.userErrors).padStart(10)}  ${String(c.failures).padStart(8)}`);
+    lines.push(`${name.padEnd(17)} ${String(c.inputs).padStart(6)}  ${String(c.loaded).padStart(6)}  ${String(c.userErrors).padStart(10)}  ${String(c.failures).padStart(8)}`);
   }
   for (const f of r.failures.slice(0, 50)) {
     lines.push(`FAIL ${f.format} #${f.i} (${f.outcome}) seed file ${f.seedName}, mutations [${f.desc}]: ${f.message ?? ''}`);

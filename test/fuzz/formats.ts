@@ -29,6 +29,9 @@ import { Cifar10Source } from '../../src/data/sources/cifar10.js';
 import { NpySource } from '../../src/data/sources/npy.js';
 import { decodeImage } from '../../src/data/decode.js';
 import { readPng } from '../../src/image/png-read.js';
+import { readTrainingCheckpoint } from '../../src/train/run/train-checkpoint.js';
+import { parseStoredConfig, resolveConfig } from '../../src/train/run/config.js';
+import { emptyWatchState } from '../../src/train/run/collapse-watch.js';
 import { PT_REF } from '../fixture-paths.js';
 import { BOUNDARY_INTS, Mutated, Mutator, concat, fromUtf8, mutateJsonText, pick, utf8, writeUint } from './mutators.js';
 
@@ -259,7 +262,7 @@ const checkpointMetadata: Mutator = (b, rng) => {
     return { bytes: b, desc: 'seed not parseable' };
   }
   const meta = { ...parsed.metadata };
-  const key = pick(rng, ['G', 'G', 'G', 'D', 'D', 'class_names', 'format', 'version']);
+  const key = 'training' in meta && rng.int(2) === 0 ? 'training' : pick(rng, ['G', 'G', 'G', 'D', 'D', 'class_names', 'format', 'version']);
   const old = meta[key] ?? '{}';
   const m = rng.int(8) === 0 ? { text: pick(rng, ['', 'null', '{', '[]', '"x"']), desc: 'replaced' } : mutateJsonText(old, rng);
   meta[key] = m ? m.text : old;
@@ -365,6 +368,14 @@ export async function writeSeeds(dir: string): Promise<void> {
   const G = new BigGANGenerator(parseGeneratorArgs(gArgs));
   const D = new BigGANDiscriminator(parseDiscriminatorArgs({ resolution: 32, D_ch: 4, n_classes: 3, D_attn: '0' }));
   saveCheckpoint(path.join(dir, 'ours32.safetensors'), { G, G_ema: G, D, classNames: ['a', 'b', 'c'] });
+  // A training checkpoint's metadata (the state a resume reads) on the same tensors.
+  const training = {
+    step: 3, config: resolveConfig({ resolution: 32, gCh: 4, dCh: 4, batch: 2, steps: 10 }),
+    loader: { version: 1, epoch: 0, batch: 1, epochRng: [1, 2, 3, 4], batchSize: 2, flip: false, count: 3 },
+    watch: emptyWatchState(), healthy: true, standing: null, data: { kind: 'npy', source: 'x', count: 3 }, elapsedSeconds: 1.5,
+    savedAt: '2025-01-01T00:00:00.000Z', package: 'biggan-ts 0.1.0',
+  };
+  saveCheckpoint(path.join(dir, 'train32.safetensors'), { G, G_ema: G, D, classNames: ['a', 'b', 'c'], metadata: { training: JSON.stringify(training) } });
   const deep = new BigGanDeepGenerator(bigGanDeepConfig(32, { channelWidth: 4, nStats: 1, numClasses: 3 }));
   saveCheckpoint(path.join(dir, 'ours-deep.safetensors'), { G: deep });
 
@@ -444,6 +455,15 @@ export const FORMATS: readonly FuzzFormat[] = [
     load: (file) => {
       loadGenerator(file);
       if (path.basename(file).startsWith('ours32')) loadDiscriminator(file);
+    },
+  },
+  {
+    name: 'train-checkpoint',
+    seeds: ['train32.safetensors'],
+    mutators: [checkpointMetadata, checkpointMetadata, safetensorsHeaderJson],
+    load: (file) => {
+      const ck = readTrainingCheckpoint(file);
+      parseStoredConfig(ck.meta.config, file);
     },
   },
   {
