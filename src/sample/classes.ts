@@ -81,7 +81,9 @@ export function parseClasses(spec: string, numClasses: number, names?: string[])
   }
   if (ids.length === 0) throw new UserError('--classes is empty');
   for (const id of ids) {
-    if (!Number.isInteger(id) || id < 0 || id >= numClasses) throw new UserError(`class id ${id} out of range 0..${numClasses - 1}`);
+    if (!Number.isInteger(id) || id < 0 || id >= numClasses) {
+      throw new UserError(`${spec.endsWith('.npy') ? `${spec}: ` : ''}class id ${id} out of range 0..${numClasses - 1}`);
+    }
   }
   return ids;
 }

@@ -299,8 +299,9 @@ const bgdHeader: Mutator = (b, rng) => {
 /** Sets the size fields in a PNG IHDR (CRC fixed up or not), a JPEG SOF or a WebP VP8X header. */
 const imageSize: Mutator = (b, rng) => {
   const out = Uint8Array.from(b);
-  const w = pick(rng, [0, 1, 16383, 65535, 100000, 1 << 30]);
-  const h = pick(rng, [0, 1, 16383, 65535, 100000]);
+  // 16383x16383 (the JPEG maximum) the most often: a tiny file claiming it once decoded to 1.6 GiB
+  const w = pick(rng, [0, 1, 16383, 16383, 16383, 65535, 100000, 1 << 30]);
+  const h = pick(rng, [0, 1, 16383, 16383, 16383, 65535, 100000]);
   if (b[0] === 0x89 && b.length >= 33) {
     writeUint(out, 16, 4, BigInt(w), false);
     writeUint(out, 20, 4, BigInt(h), false);
