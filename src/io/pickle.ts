@@ -102,6 +102,7 @@ function rebuildTensor(args: readonly unknown[], fail: (why: string) => never, c
   charge(sizeOf(size) + sizeOf(stride));
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) fail('tensor storage offset is not a non-negative int');
   if (!isIntList(size) || !isIntList(stride) || size.length !== stride.length) fail('tensor size/stride are not matching int tuples');
+  if (size.length > 64) fail(`tensor with ${size.length} dimensions`);
   if (size.some((d) => d < 0) || stride.some((s) => s < 0)) fail('negative tensor size or stride');
   return new TensorRef(storage, offset, [...size], [...stride], requiresGrad === true);
 }

@@ -76,7 +76,7 @@ export function readCheckpoint(file: string): CheckpointContents | null {
   if (!looksLikeSafetensors(readHeadForUser(file, 16))) return null;
   const { tensors, metadata } = readSafetensors(file);
   if (metadata.format !== CHECKPOINT_FORMAT) return null;
-  if (metadata.version !== CHECKPOINT_VERSION) throw new UserError(`${file}: checkpoint version ${metadata.version} is not supported (this is version ${CHECKPOINT_VERSION})`);
+  if (metadata.version !== CHECKPOINT_VERSION) throw new UserError(`${file}: checkpoint version ${showValue(metadata.version)} is not supported (this is version ${CHECKPOINT_VERSION})`);
   return {
     metadata,
     tensors,
