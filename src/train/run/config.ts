@@ -271,6 +271,11 @@ export function validateConfig(c: TrainConfig): void {
   if (!LATENT_DISTRIBUTIONS.includes(c.latent)) bad(`--latent must be one of ${LATENT_DISTRIBUTIONS.join(', ')}, got ${c.latent}`);
   posNum(c.zStd, '--z-std');
   if (!(Number.isFinite(c.r1Gamma) && c.r1Gamma >= 0)) bad(`--r1-gamma must be >= 0, got ${c.r1Gamma}`);
+  // Stored configs (resume) come from a file: the optional settings must have their shapes, not just their ranges.
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (c.data != null && typeof c.data !== 'string') bad(`--data must be a path, got ${typeof c.data}`);
+  if (c.sigmaClamp != null && !(isObj(c.sigmaClamp) && (c.sigmaClamp.kind === 'value' || c.sigmaClamp.kind === 'ratio'))) bad('--sigma-clamp setting is malformed');
+  if (c.sigmaReg != null && !(isObj(c.sigmaReg) && ('target' in c.sigmaReg || 'ratio' in c.sigmaReg))) bad('--sigma-reg setting is malformed');
   if (c.sigmaClamp?.kind === 'value') posNum(c.sigmaClamp.value, '--sigma-clamp');
   if (c.sigmaClamp?.kind === 'ratio') posNum(c.sigmaClamp.ratio, '--sigma-clamp-ratio');
   if (c.sigmaReg && 'target' in c.sigmaReg) posNum(c.sigmaReg.target, '--sigma-reg');
