@@ -5,6 +5,7 @@
  * convert('RGB') does). Cropping and resampling are ours (area-resize.ts).
  */
 import sharp from 'sharp';
+import { decodePixels, maxImagePixels, pixelLimitProblem } from '../image/pixel-limit.js';
 
 /** Decoded pixels: row-major HWC, 3 bytes (R, G, B) per pixel. */
 export interface RgbImage {
@@ -36,6 +37,8 @@ export function sniffImageFormat(buf: Uint8Array): ImageFormat | null {
   return null;
 }
 
+const oneLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+
 let decodeCount = 0;
 
 /** How many images decodeImage has decoded in this process (tests use it to prove a cache hit decodes nothing). */
@@ -52,20 +55,31 @@ export async function decodeImage(buf: Uint8Array, name: string): Promise<RgbIma
   decodeCount++;
   if (buf.length === 0) throw new BadImageError(name, 'file is empty');
   if (!sniffImageFormat(buf)) throw new BadImageError(name, 'not a PNG, JPEG or WebP image (unrecognised content)');
+  const limitInputPixels = maxImagePixels();
+  // The header's size first (cheap): an image over the pixel limit is refused before any pixel is decoded.
+  let width = 0;
+  let height = 0;
+  try {
+    ({ width = 0, height = 0 } = await sharp(buf, { limitInputPixels: false }).metadata());
+  } catch (err) {
+    throw new BadImageError(name, `cannot decode image (${oneLine(err)})`);
+  }
+  const problem = pixelLimitProblem(width, height);
+  if (problem) throw new BadImageError(name, problem);
+  const pixels = width * height;
   try {
     // failOn 'error': reject corrupt or truncated pixel data, tolerate mere warnings
     // (e.g. stray bytes between JPEG markers) that other decoders accept too.
-    const { data, info } = await sharp(buf, { failOn: 'error', autoOrient: true, animated: false })
+    const { data, info } = await decodePixels.run(pixels, () => sharp(buf, { failOn: 'error', autoOrient: true, animated: false, limitInputPixels })
       .toColourspace('srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+      .toBuffer({ resolveWithObject: true }));
     if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
       throw new Error(`decoded to ${info.channels} channels / ${data.length} bytes for ${info.width}x${info.height}`);
     }
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (err) {
-    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
-    throw new BadImageError(name, `cannot decode image (${msg})`);
+    throw new BadImageError(name, `cannot decode image (${oneLine(err)})`);
   }
 }

@@ -28,6 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { regularFileSize } from '../io/read-file.js';
 import { cropAndResize } from './area-resize.js';
 import { BadImageError } from './decode.js';
 import { openImageSource } from './sources/index.js';
@@ -219,8 +220,32 @@ function readFully(fd: number, dst: Uint8Array, position: number, file: string):
   }
 }
 
+/**
+ * What is wrong with a parsed .bgd header (every field's type and range, and the
+ * pixel and label sections inside the bytes before the header at `hOff`), or null.
+ */
+function headerProblem(h: unknown, hOff: number): string | null {
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) return 'not a JSON object';
+  const o = h as Record<string, unknown>;
+  const isCount = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+  const isStr = (v: unknown): v is string => typeof v === 'string';
+  if (o.format !== 'biggan-prepared-dataset' || o.channels !== 3 || o.layout !== 'NHWC' || o.dtype !== 'uint8') return 'format, channels, layout or dtype';
+  if (!isCount(o.count, 1) || !isCount(o.resolution, 1) || o.resolution > 65536) return 'count or resolution';
+  if (!Array.isArray(o.classNames) || o.classNames.length === 0 || !o.classNames.every(isStr)) return 'classNames';
+  if (!isCount(o.pixelsOffset, PREFIX_BYTES) || !isCount(o.labelsOffset, 0)) return 'section offsets';
+  const src = o.source as Record<string, unknown> | null;
+  if (src === null || typeof src !== 'object' || !isStr(src.kind) || !isStr(src.path) || !isStr(src.fingerprint) || !isCount(src.items, 0)) return 'source';
+  const sk = o.skipped as Record<string, unknown> | null;
+  if (sk === null || typeof sk !== 'object' || !isCount(sk.count, 0) || !Array.isArray(sk.files) || !sk.files.every(isStr)
+    || (sk.firstReason !== undefined && !isStr(sk.firstReason))) return 'skipped';
+  const pixelBytes = o.count * o.resolution * o.resolution * 3;
+  if (o.pixelsOffset + pixelBytes > o.labelsOffset || o.labelsOffset + 4 * o.count > hOff) return 'sections overlap or pass the end';
+  return null;
+}
+
 /** Reads and validates a .bgd file's header; a missing/damaged/foreign file is a UserError naming it. */
 export function readPreparedHeader(file: string): PreparedHeader {
+  regularFileSize(file);
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -251,13 +276,8 @@ export function readPreparedHeader(file: string): PreparedHeader {
     } catch {
       return bad('header is not JSON');
     }
-    const pixelBytes = h.count * h.resolution * h.resolution * 3;
-    if (h.format !== 'biggan-prepared-dataset' || h.channels !== 3 || h.layout !== 'NHWC' || h.dtype !== 'uint8'
-      || !Number.isInteger(h.count) || h.count <= 0 || !Number.isInteger(h.resolution) || h.resolution <= 0
-      || !Array.isArray(h.classNames) || h.classNames.length === 0
-      || h.pixelsOffset + pixelBytes > h.labelsOffset || h.labelsOffset + 4 * h.count > hOff) {
-      bad('inconsistent header');
-    }
+    const problem = headerProblem(h, hOff);
+    if (problem) bad(`inconsistent header: ${problem}`);
     return h;
   } finally {
     fs.closeSync(fd);

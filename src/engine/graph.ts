@@ -14,6 +14,35 @@ export interface ConstData {
   data: Float32Array | Float64Array | BigInt64Array | Uint8Array;
 }
 
+/** The innermost active withParamBudget scope, if any. */
+let paramBudget: { left: number; exceeded: (needed: number) => never } | null = null;
+
+/**
+ * Runs `build` (a model constructor) with at most `maxElements` parameter values
+ * allocated by Param.zeros/filled in it; the first allocation that would pass the
+ * limit calls `exceeded` (which throws) instead. Loaders use it to check the sizes
+ * a file's config declares against the values the file holds before allocating.
+ */
+export function withParamBudget<T>(maxElements: number, exceeded: (needed: number) => never, build: () => T): T {
+  const outer = paramBudget;
+  const budget = { left: maxElements, exceeded };
+  paramBudget = budget;
+  try {
+    return build();
+  } finally {
+    paramBudget = outer;
+  }
+}
+
+function allocParam(shape: number[]): Float32Array {
+  const n = numel(shape);
+  if (paramBudget) {
+    if (!Number.isSafeInteger(n) || n > paramBudget.left) paramBudget.exceeded(n);
+    paramBudget.left -= n;
+  }
+  return new Float32Array(n);
+}
+
 /** A named array that lives outside any one graph: a weight, a buffer, an optimizer slot. */
 export class Param {
   constructor(
@@ -28,10 +57,10 @@ export class Param {
     }
   }
   static zeros(name: string, shape: number[], trainable = true): Param {
-    return new Param(name, shape, new Float32Array(numel(shape)), trainable);
+    return new Param(name, shape, allocParam(shape), trainable);
   }
   static filled(name: string, shape: number[], value: number, trainable = true): Param {
-    return new Param(name, shape, new Float32Array(numel(shape)).fill(value), trainable);
+    return new Param(name, shape, allocParam(shape).fill(value), trainable);
   }
 }
 

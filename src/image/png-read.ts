@@ -7,6 +7,7 @@
 import { PNG } from 'pngjs';
 import { UserError } from '../errors.js';
 import { readFileForUser } from '../io/read-file.js';
+import { pixelLimitProblem } from './pixel-limit.js';
 
 export interface DecodedPng {
   /** Row-major pixels, `channels` bytes each. */
@@ -24,6 +25,12 @@ export function decodePng(buf: Uint8Array, name: string): DecodedPng {
   // Check the magic ourselves: a clearer message than pngjs gives for e.g. a JPEG.
   if (buf.length < SIGNATURE.length || SIGNATURE.some((b, i) => buf[i] !== b)) {
     throw new UserError(`${name} is not a PNG file (missing PNG signature)`);
+  }
+  // IHDR (always the first chunk) gives the size: refuse over-limit images before pngjs allocates them.
+  if (buf.length >= 24) {
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const problem = pixelLimitProblem(dv.getUint32(16), dv.getUint32(20));
+    if (problem) throw new UserError(`${name}: ${problem}`);
   }
   let png;
   try {

@@ -6,7 +6,7 @@
  * spaces and a newline, then the raw array data. We parse the literal with a tiny
  * dedicated parser instead of anything eval-like.
  */
-import { UserError } from '../errors.js';
+import { UserError, showValue } from '../errors.js';
 import type { DType, NdArray } from './ndarray.js';
 import { numel } from './ndarray.js';
 import { ITEM_SIZE, arrayProblem, bytesOf, typedFromBytes } from './dtype-bytes.js';
@@ -25,9 +25,14 @@ const DTYPE_TO_DESCR: Partial<Record<DType, string>> = {
 
 type PyLit = string | number | boolean | null | PyLit[] | { [k: string]: PyLit };
 
+/** Nesting beyond this is refused (real headers nest at most a few levels: structured dtypes). */
+const MAX_HEADER_DEPTH = 64;
+const ATOM = /True|False|None|-?\d+L?/y;
+
 /** Parser for the small subset of Python literals an .npy header can contain. */
 class HeaderParser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly src: string, private readonly name: string) {}
 
   private fail(what: string): never {
@@ -45,10 +50,15 @@ class HeaderParser {
   private value(): PyLit {
     this.ws();
     const c = this.src[this.pos];
-    if (c === '{') return this.dict();
-    if (c === '(' || c === '[') return this.seq(c === '(' ? ')' : ']');
+    if (c === '{' || c === '(' || c === '[') {
+      if (++this.depth > MAX_HEADER_DEPTH) this.fail(`nested more than ${MAX_HEADER_DEPTH} levels deep`);
+      const v = c === '{' ? this.dict() : this.seq(c === '(' ? ')' : ']');
+      this.depth--;
+      return v;
+    }
     if (c === "'" || c === '"') return this.str();
-    const m = /^(True|False|None|-?\d+L?)/.exec(this.src.slice(this.pos));
+    ATOM.lastIndex = this.pos;
+    const m = ATOM.exec(this.src);
     if (!m) this.fail('unexpected token');
     this.pos += m[0].length;
     if (m[0] === 'True') return true;
@@ -83,7 +93,7 @@ class HeaderParser {
   }
   private dict(): { [k: string]: PyLit } {
     this.pos++;
-    const out: { [k: string]: PyLit } = {};
+    const out: { [k: string]: PyLit } = Object.create(null) as { [k: string]: PyLit };
     for (;;) {
       this.ws();
       if (this.src[this.pos] === '}') { this.pos++; return out; }
@@ -103,16 +113,16 @@ class HeaderParser {
 /** Maps a numpy descr string to our dtype, with a precise message for what we refuse. */
 function dtypeFromDescr(descr: PyLit, name: string): DType {
   if (typeof descr !== 'string') {
-    throw new UserError(`${name}: structured/record arrays are not supported (descr ${JSON.stringify(descr)})`);
+    throw new UserError(`${name}: structured/record arrays are not supported (descr ${showValue(descr)})`);
   }
   const order = descr[0] ?? '';
   const body = '<>|='.includes(order) ? descr.slice(1) : descr;
   if (body === 'O') throw new UserError(`${name}: object arrays (dtype 'O') are not supported: they need pickle`);
   // '|' (not applicable) and '=' (native; little-endian on every supported host) are fine.
-  if (order === '>' && ITEM_SIZE[DESCR_TO_DTYPE[body] ?? 'uint8'] > 1) {
+  const dt = Object.hasOwn(DESCR_TO_DTYPE, body) ? DESCR_TO_DTYPE[body] : undefined;
+  if (order === '>' && ITEM_SIZE[dt ?? 'uint8'] > 1) {
     throw new UserError(`${name}: big-endian arrays (dtype '${descr}') are not supported; save with little-endian dtype`);
   }
-  const dt = DESCR_TO_DTYPE[body];
   if (!dt) throw new UserError(`${name}: unsupported dtype '${descr}' (supported: <f4 <f8 <f2 <i8 <i4 |u1 |b1)`);
   return dt;
 }
@@ -152,8 +162,8 @@ export function parseNpy(buf: Uint8Array, name: string): NdArray {
   if (fortran !== false) {
     throw new UserError(`${name}: Fortran-order arrays are not supported; save a C-contiguous array (np.ascontiguousarray)`);
   }
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== 'number' || d < 0)) {
-    throw new UserError(`${name} is not a valid .npy file (bad shape ${JSON.stringify(shape)})`);
+  if (!Array.isArray(shape) || shape.length > 64 || shape.some((d) => typeof d !== 'number' || d < 0)) {
+    throw new UserError(`${name} is not a valid .npy file (bad shape ${showValue(shape)})`);
   }
   const dims = shape as number[];
   const count = numel(dims);

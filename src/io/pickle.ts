@@ -52,15 +52,37 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: unknown) => unknown;
 }
 
-type Handler = (args: readonly unknown[], fail: (why: string) => never) => unknown;
+/**
+ * What calling a global builds. `charge(n)` accounts for n elements copied: the
+ * copies a pickle can request (list(x), bytes(x), dict(x) on a memoised value, again
+ * and again) are charged against a budget proportional to the pickle's length, so a
+ * small file cannot make us build gigabytes.
+ */
+type Handler = (args: readonly unknown[], fail: (why: string) => never, charge: (n: number) => void) => unknown;
+
+/** Elements copied when `v` is copied one level deep (0 for scalars). */
+function sizeOf(v: unknown): number {
+  if (Array.isArray(v) || typeof v === 'string') return v.length;
+  if (v instanceof Map || v instanceof Set) return v.size;
+  if (v instanceof Uint8Array) return v.byteLength;
+  return 0;
+}
+
+/** Containers nested deeper than this are refused, so code that walks a loaded value recursively cannot overflow the stack. */
+export const MAX_PICKLE_NESTING = 1000;
+/** Longest integer literal accepted: Python itself refuses int(str) beyond 4300 digits. */
+const MAX_INT_DIGITS = 4300;
+/** Longest LONG1/LONG4 payload accepted (a 1 MiB integer; real checkpoints hold small ints). */
+const MAX_LONG_BYTES = 1 << 20;
 
 const isIntList = (v: unknown): v is number[] =>
   Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isSafeInteger(x));
 
-function newDict(args: readonly unknown[], fail: (why: string) => never): PyDict {
+function newDict(args: readonly unknown[], fail: (why: string) => never, charge: (n: number) => void): PyDict {
   const d = new PyDict();
   if (args.length === 0) return d;
   const src = args[0];
+  charge(sizeOf(src));
   if (src instanceof Map) {
     for (const [k, v] of src) d.set(k, v);
   } else if (Array.isArray(src)) {
@@ -75,10 +97,12 @@ function newDict(args: readonly unknown[], fail: (why: string) => never): PyDict
   return d;
 }
 
-function rebuildTensor(args: readonly unknown[], fail: (why: string) => never): TensorRef {
+function rebuildTensor(args: readonly unknown[], fail: (why: string) => never, charge: (n: number) => void): TensorRef {
   const [storage, offset, size, stride, requiresGrad] = args;
+  charge(sizeOf(size) + sizeOf(stride));
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) fail('tensor storage offset is not a non-negative int');
   if (!isIntList(size) || !isIntList(stride) || size.length !== stride.length) fail('tensor size/stride are not matching int tuples');
+  if (size.length > 64) fail(`tensor with ${size.length} dimensions`);
   if (size.some((d) => d < 0) || stride.some((s) => s < 0)) fail('negative tensor size or stride');
   return new TensorRef(storage, offset, [...size], [...stride], requiresGrad === true);
 }
@@ -119,8 +143,9 @@ function numpyScalar(args: readonly unknown[], fail: (why: string) => never): un
   }
 }
 
-const bytesFrom: Handler = (args, fail) => {
+const bytesFrom: Handler = (args, fail, charge) => {
   if (args.length === 0) return new Uint8Array(0);
+  charge(sizeOf(args[0]));
   if (args[0] instanceof Uint8Array) return new Uint8Array(args[0]);
   if (typeof args[0] === 'string') return latin1Bytes(args[0], fail); // bytearray(str, 'latin-1') in protocol 2
   if (isIntList(args[0])) return Uint8Array.from(args[0]);
@@ -131,33 +156,37 @@ const bytesFrom: Handler = (args, fail) => {
 const CALLABLE: Record<string, Handler> = {
   'collections.OrderedDict': newDict,
   'builtins.dict': newDict,
-  'builtins.list': (a) => (Array.isArray(a[0]) ? [...a[0]] : []),
-  'builtins.tuple': (a) => Object.freeze(Array.isArray(a[0]) ? [...a[0]] : []),
-  'builtins.set': (a) => new Set(Array.isArray(a[0]) || a[0] instanceof Set ? a[0] : []),
-  'builtins.frozenset': (a) => new Set(Array.isArray(a[0]) || a[0] instanceof Set ? a[0] : []),
+  'builtins.list': (a, _f, charge) => (charge(sizeOf(a[0])), Array.isArray(a[0]) ? [...a[0]] : []),
+  'builtins.tuple': (a, _f, charge) => (charge(sizeOf(a[0])), Object.freeze(Array.isArray(a[0]) ? [...a[0]] : [])),
+  'builtins.set': (a, _f, charge) => (charge(sizeOf(a[0])), new Set(Array.isArray(a[0]) || a[0] instanceof Set ? a[0] : [])),
+  'builtins.frozenset': (a, _f, charge) => (charge(sizeOf(a[0])), new Set(Array.isArray(a[0]) || a[0] instanceof Set ? a[0] : [])),
   'builtins.bytearray': bytesFrom,
   'builtins.bytes': bytesFrom,
-  '_codecs.encode': (a, fail) => {
+  '_codecs.encode': (a, fail, charge) => {
     // Protocol 2 pickles bytes as _codecs.encode(latin1_text, 'latin1').
     if (typeof a[0] !== 'string' || (a[1] !== 'latin1' && a[1] !== 'latin-1')) fail('_codecs.encode with unexpected arguments');
+    charge(sizeOf(a[0]));
     return latin1Bytes(a[0] as string, fail);
   },
   'torch._utils._rebuild_tensor': rebuildTensor,
   'torch._utils._rebuild_tensor_v2': rebuildTensor,
   'torch._utils._rebuild_parameter': (a, fail) => (a[0] instanceof TensorRef ? a[0] : fail('parameter without tensor data')),
   'torch._utils._rebuild_parameter_with_state': (a, fail) => (a[0] instanceof TensorRef ? a[0] : fail('parameter without tensor data')),
-  'torch.Size': (a, fail) => (isIntList(a[0]) ? Object.freeze([...a[0]]) : fail('torch.Size of non-ints')),
-  'torch.device': (a) => (a.length > 1 && a[1] !== null ? `${String(a[0])}:${String(a[1])}` : String(a[0])),
+  'torch.Size': (a, fail, charge) => (charge(sizeOf(a[0])), isIntList(a[0]) ? Object.freeze([...a[0]]) : fail('torch.Size of non-ints')),
+  'torch.device': (a, fail) => {
+    if (typeof a[0] !== 'string' || (a.length > 1 && a[1] !== null && typeof a[1] !== 'number')) fail('torch.device with unexpected arguments');
+    return a.length > 1 && a[1] !== null ? `${a[0] as string}:${a[1] as number}` : a[0];
+  },
   'numpy.dtype': (a, fail) => (typeof a[0] === 'string' ? new NumpyDtype(a[0]) : fail('numpy.dtype without a code')),
   'numpy.core.multiarray.scalar': numpyScalar,
   'numpy._core.multiarray.scalar': numpyScalar,
 };
 // _rebuild_from_type_v2(func, new_type, args, state): calls func(*args) and then re-types it;
 // for us only func matters, and it must itself be an allowlisted callable.
-CALLABLE['torch._tensor._rebuild_from_type_v2'] = (a, fail) => {
+CALLABLE['torch._tensor._rebuild_from_type_v2'] = (a, fail, charge) => {
   const [func, , args] = a;
-  if (!(func instanceof PyGlobal) || !CALLABLE[func.qualname] || !Array.isArray(args)) fail('unexpected _rebuild_from_type_v2 arguments');
-  return CALLABLE[(func as PyGlobal).qualname]!(args as unknown[], fail);
+  if (!(func instanceof PyGlobal) || !Object.hasOwn(CALLABLE, func.qualname) || !Array.isArray(args)) fail('unexpected _rebuild_from_type_v2 arguments');
+  return CALLABLE[(func as PyGlobal).qualname]!(args as unknown[], fail, charge);
 };
 
 /** Non-callable globals that may appear as values (storage types, dtypes, tensor classes). */
@@ -190,11 +219,14 @@ const OP = {
   NEXT_BUFFER: 0x97, READONLY_BUFFER: 0x98,
 } as const;
 
-/** Little-endian two's-complement integer of arbitrary length (LONG1/LONG4). */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Little-endian two's-complement integer of arbitrary length (LONG1/LONG4), in linear time (via hex digits). */
 function decodeLong(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  const digits = new Array<string>(bytes.length);
+  for (let i = 0; i < bytes.length; i++) digits[bytes.length - 1 - i] = HEX[bytes[i]!]!;
+  let v = BigInt(`0x${digits.join('')}`);
   if (bytes[bytes.length - 1]! & 0x80) v -= 1n << BigInt(8 * bytes.length);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
@@ -213,9 +245,59 @@ function unescapePy(s: string): string {
 function rawUnicodeEscape(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += String.fromCharCode(b);
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_, u4?: string, u8?: string) =>
-    String.fromCodePoint(parseInt((u4 ?? u8)!, 16)),
-  );
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (m: string, u4?: string, u8?: string) => {
+    const cp = parseInt((u4 ?? u8)!, 16);
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : m; // Python refuses these; we keep the escape as text
+  });
+}
+
+/** Children of an unpickled container (dict keys too: tuples can be keys). */
+function childrenOf(v: object): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (v instanceof Map) {
+    const out: unknown[] = [...v.keys(), ...v.values()];
+    if (v instanceof PyDict && v.attributes) out.push(v.attributes);
+    return out;
+  }
+  if (v instanceof Set) return [...v];
+  return [];
+}
+
+/**
+ * How deeply containers nest in an unpickled value (1 for a flat list), computed
+ * without recursion; shared values are measured once, and a reference back to a
+ * container being measured (a cycle) adds nothing. Stops counting past the limit.
+ */
+function nestingDepth(root: unknown): number {
+  const isContainer = (v: unknown): v is object => Array.isArray(v) || v instanceof Map || v instanceof Set;
+  if (!isContainer(root)) return 0;
+  const height = new Map<object, number>();
+  const onPath = new Set<object>();
+  const frames: { node: object; children: unknown[]; i: number; h: number }[] = [];
+  const enter = (v: object): void => {
+    onPath.add(v);
+    frames.push({ node: v, children: childrenOf(v), i: 0, h: 1 });
+  };
+  enter(root);
+  while (frames.length > 0) {
+    const f = frames[frames.length - 1]!;
+    if (frames.length > MAX_PICKLE_NESTING) return frames.length;
+    if (f.i < f.children.length) {
+      const c = f.children[f.i++];
+      if (!isContainer(c) || onPath.has(c)) continue;
+      const h = height.get(c);
+      if (h === undefined) enter(c);
+      else f.h = Math.max(f.h, h + 1);
+      continue;
+    }
+    frames.pop();
+    onPath.delete(f.node);
+    height.set(f.node, f.h);
+    const parent = frames[frames.length - 1];
+    if (parent) parent.h = Math.max(parent.h, f.h + 1);
+    if (f.h > MAX_PICKLE_NESTING) return f.h;
+  }
+  return height.get(root)!;
 }
 
 /**
@@ -231,6 +313,8 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
+  let copied = 0;
+  const copyBudget = 4 * (buf.length - start) + (1 << 22);
 
   const fail = (why: string): never => {
     throw new UserError(`${name} is truncated or corrupt (pickle: ${why} at byte ${opPos})`);
@@ -277,19 +361,32 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
     return stack.splice(m!);
   };
   const resolveGlobal = (moduleRaw: string, gname: string): PyGlobal => {
-    const module = MODULE_ALIASES[moduleRaw] ?? moduleRaw;
+    const module = Object.hasOwn(MODULE_ALIASES, moduleRaw) ? MODULE_ALIASES[moduleRaw]! : moduleRaw;
     const qual = `${module}.${gname}`;
     if (!CALLABLE[qual] && !isInertGlobal(module, gname)) {
       throw new UserError(`refusing to load ${name}: pickle references ${moduleRaw}.${gname}, which is not a tensor/state-dict type`);
     }
     return new PyGlobal(module, gname);
   };
+  const charge = (n: number): void => {
+    copied += n;
+    if (copied > copyBudget) fail(`builds more than ${copyBudget} copied elements from ${buf.length - start} bytes`);
+  };
   const call = (fn: unknown, args: unknown): unknown => {
     if (!(fn instanceof PyGlobal)) return fail('call of a non-class/function value');
-    const handler = CALLABLE[fn.qualname];
+    const handler = Object.hasOwn(CALLABLE, fn.qualname) ? CALLABLE[fn.qualname] : undefined;
     if (!handler) return fail(`${fn.qualname} is not callable`);
     if (!Array.isArray(args)) return fail(`${fn.qualname} called without an argument tuple`);
-    return handler(args, fail);
+    return handler(args, fail, charge);
+  };
+  const intLiteral = (s: string, what: string): number | bigint => {
+    if (!/^[+-]?\d+$/.test(s)) fail(`bad ${what} literal`);
+    if (s.length > MAX_INT_DIGITS) fail(`${what} literal longer than ${MAX_INT_DIGITS} digits`);
+    return int(BigInt(s));
+  };
+  const long = (n: number): number | bigint => {
+    if (n > MAX_LONG_BYTES) fail(`integer of ${n} bytes (limit ${MAX_LONG_BYTES})`);
+    return decodeLong(bytes(n));
   };
   const setItems = (target: unknown, items: unknown[]): void => {
     if (!(target instanceof Map)) fail('SETITEM(S) on a non-dict');
@@ -298,7 +395,7 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
   };
   const appendItems = (target: unknown, items: unknown[]): void => {
     if (!Array.isArray(target) || Object.isFrozen(target)) fail('APPEND(S) on a non-list');
-    (target as unknown[]).push(...items);
+    for (const it of items) (target as unknown[]).push(it); // no spread: a long MARK run would overflow the call stack
   };
   const persistent = (pid: unknown): unknown => {
     if (!opts.persistentLoad) fail('persistent id without a loader');
@@ -319,6 +416,7 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
       case OP.FRAME: u64(); break; // framing is only a read-ahead hint
       case OP.STOP: {
         if (stack.length !== 1 || marks.length !== 0) fail('STOP with an unbalanced stack');
+        if (nestingDepth(stack[0]) > MAX_PICKLE_NESTING) fail(`containers nested more than ${MAX_PICKLE_NESTING} levels deep`);
         return { value: stack[0], end: pos };
       }
       case OP.MARK: marks.push(stack.length); break;
@@ -332,27 +430,21 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
       case OP.BININT: stack.push(dv.getInt32(need(4), true)); break;
       case OP.BININT1: stack.push(u8()); break;
       case OP.BININT2: stack.push(u16()); break;
-      case OP.LONG1: stack.push(decodeLong(bytes(u8()))); break;
+      case OP.LONG1: stack.push(long(u8())); break;
       case OP.LONG4: {
         const n = dv.getInt32(need(4), true);
         if (n < 0) fail('negative LONG4 length');
-        stack.push(decodeLong(bytes(n)));
+        stack.push(long(n));
         break;
       }
       case OP.INT: {
         const s = line();
         if (s === '01') stack.push(true);
         else if (s === '00') stack.push(false);
-        else if (/^[+-]?\d+$/.test(s)) stack.push(int(BigInt(s)));
-        else fail('bad INT literal');
+        else stack.push(intLiteral(s, 'INT'));
         break;
       }
-      case OP.LONG: {
-        const s = line().replace(/L$/, '');
-        if (!/^[+-]?\d+$/.test(s)) fail('bad LONG literal');
-        stack.push(int(BigInt(s)));
-        break;
-      }
+      case OP.LONG: stack.push(intLiteral(line().replace(/L$/, ''), 'LONG')); break;
       case OP.FLOAT: {
         const v = Number(line());
         if (Number.isNaN(v)) fail('bad FLOAT literal');
@@ -473,7 +565,10 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
         if (obj instanceof PyDict) {
           // torch's OrderedDict carries `_metadata` as an instance attribute; keep it out of the items.
           const dictState = Array.isArray(state) ? state[0] : state;
-          if (dictState instanceof Map) obj.attributes = new Map(dictState);
+          if (dictState instanceof Map) {
+            charge(dictState.size);
+            obj.attributes = new Map(dictState);
+          }
           else if (dictState !== null) fail('unexpected dict state');
         } else if (obj instanceof NumpyDtype) {
           if (Array.isArray(state) && typeof state[1] === 'string') obj.byteOrder = state[1];

@@ -18,6 +18,8 @@ const DTYPE_TO_ST: Record<DType, string> = {
   float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL', float16: 'F16', bfloat16: 'BF16',
 };
 
+/** Tensors with more dimensions are refused (numpy allows 64; torch 25). */
+const MAX_DIMS = 64;
 /** Headers beyond this are certainly not real (the reference implementation uses the same 100 MB cap). */
 const MAX_HEADER = 100_000_000;
 
@@ -117,11 +119,11 @@ export function parseSafetensors(buf: Uint8Array, name: string): SafetensorsCont
     if (info === null || typeof info !== 'object' || Array.isArray(info)) bad(`entry ${JSON.stringify(key)} is not an object`);
     const { dtype: st, shape, data_offsets: offs } = info;
     if (typeof st !== 'string') bad(`entry ${JSON.stringify(key)} has no dtype`);
-    const dtype = ST_TO_DTYPE[st as string];
+    const dtype = Object.hasOwn(ST_TO_DTYPE, st as string) ? ST_TO_DTYPE[st as string] : undefined;
     if (!dtype) {
       throw new UserError(`${name}: tensor ${key} has unsupported dtype ${String(st)} (supported: ${Object.keys(ST_TO_DTYPE).join(', ')})`);
     }
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) bad(`entry ${JSON.stringify(key)} has an invalid shape`);
+    if (!Array.isArray(shape) || shape.length > MAX_DIMS || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) bad(`entry ${JSON.stringify(key)} has an invalid shape`);
     if (!Array.isArray(offs) || offs.length !== 2 || offs.some((o) => !Number.isSafeInteger(o) || o < 0)) {
       bad(`entry ${JSON.stringify(key)} has invalid data_offsets`);
     }

@@ -12,7 +12,7 @@
  * Tensors come out as NdArray. Zero-copy arrays share memory with the file buffer
  * and, when torch tensors shared a storage, with each other: copy before mutating.
  */
-import { UserError } from '../errors.js';
+import { UserError, showValue } from '../errors.js';
 import type { DType, NdArray } from './ndarray.js';
 import { numel } from './ndarray.js';
 import { allocTyped, typedFromBytes } from './dtype-bytes.js';
@@ -66,7 +66,7 @@ function storageFromPid(pid: unknown, name: string, legacy: boolean): StorageHan
   if (pid[0] === 'module') {
     throw new UserError(`refusing to load ${name}: it pickles a whole nn.Module (with source code), not a state dict`);
   }
-  if (pid[0] !== 'storage') return corrupt(name, `unknown persistent id kind ${String(pid[0])}`);
+  if (pid[0] !== 'storage') return corrupt(name, `unknown persistent id kind ${showValue(pid[0])}`);
   const [, type, key, , , view] = pid;
   if (!(type instanceof PyGlobal) || (typeof key !== 'string' && typeof key !== 'number')) {
     return corrupt(name, 'malformed storage persistent id');
@@ -76,7 +76,7 @@ function storageFromPid(pid: unknown, name: string, legacy: boolean): StorageHan
   let elementOffset = 0;
   if (legacy && view !== undefined && view !== null) {
     // Legacy views: (view_key, offset_in_elements, view_size) into the root storage `key`.
-    if (!Array.isArray(view) || typeof view[1] !== 'number' || view[1] < 0) return corrupt(name, 'malformed storage view');
+    if (!Array.isArray(view) || !Number.isSafeInteger(view[1]) || (view[1] as number) < 0) return corrupt(name, 'malformed storage view');
     elementOffset = view[1] as number;
   }
   return new StorageHandle(String(key), type.qualname, info.itemSize, info.dtype, elementOffset);
@@ -95,8 +95,22 @@ function wordView(bytes: Uint8Array, itemSize: number): { words: Uint8Array | Ui
   return { words, per: itemSize / wordSize };
 }
 
+/**
+ * Bytes that gathering non-contiguous views may allocate, in all, for a file of
+ * `fileBytes`: a crafted file can point many broadcast (stride-0) views at one
+ * storage, each far larger than the file.
+ */
+function gatherBudget(fileBytes: number): { left: number } {
+  return { left: 4 * fileBytes + (64 << 20) };
+}
+
+/** A storage's bytes, copied once to an 8-byte-aligned buffer when they are not aligned (views are then zero-copy). */
+function aligned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes);
+}
+
 /** Builds the NdArray for a tensor view: zero-copy when contiguous (and aligned), gathered otherwise. */
-function materialise(t: TensorRef, storageBytes: (h: StorageHandle) => Uint8Array, name: string): NdArray {
+function materialise(t: TensorRef, storageBytes: (h: StorageHandle) => Uint8Array, name: string, budget: { left: number }): NdArray {
   const h = t.storage;
   if (!(h instanceof StorageHandle)) return corrupt(name, 'tensor without a storage');
   if (!h.dtype) throw new UserError(`${name}: tensor stored as ${h.typeName} has a dtype this tool does not support`);
@@ -123,6 +137,11 @@ function materialise(t: TensorRef, storageBytes: (h: StorageHandle) => Uint8Arra
   if (contiguous) return { dtype, shape, data: typedFromBytes(dtype, bytes, offset * h.itemSize, count) };
 
   // Non-contiguous view (e.g. a saved transpose or slice): gather into a fresh C-order array.
+  const outBytes = count * h.itemSize;
+  if (!Number.isSafeInteger(outBytes) || outBytes > budget.left) {
+    return corrupt(name, `tensor view [${shape.join(', ')}] repeats storage ${h.key} into more data than the file could hold`);
+  }
+  budget.left -= outBytes;
   const { words: src, per } = wordView(bytes, h.itemSize);
   const out = allocTyped(dtype, count);
   const { words: dst } = wordView(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), h.itemSize);
@@ -225,19 +244,23 @@ function parseZipCheckpoint(buf: Uint8Array, name: string): unknown {
     if (!b) {
       const entry = `${prefix}data/${h.key}`;
       if (!zip.entries.has(entry)) corrupt(name, `storage data ${entry} missing`);
-      b = zip.read(entry);
+      b = aligned(zip.read(entry));
       cache.set(h.key, b);
     }
     return b;
   };
-  return guardDepth(name, () => replaceTensors(value, (t) => materialise(t, bytesOf, name)));
+  const budget = gatherBudget(buf.length);
+  return guardDepth(name, () => replaceTensors(value, (t) => materialise(t, bytesOf, name, budget)));
 }
 
-/** Whether `buf` starts with a pickle of the legacy torch magic number. */
+/**
+ * Whether `buf` starts with a pickle of the legacy torch magic number. That pickle
+ * is a few dozen bytes in any protocol, so only the file's head is parsed.
+ */
 function isLegacy(buf: Uint8Array): boolean {
   if (buf.length < 2 || buf[0] !== 0x80) return false;
   try {
-    return unpickle(buf, { name: '' }).value === LEGACY_MAGIC;
+    return unpickle(buf.subarray(0, 256), { name: '' }).value === LEGACY_MAGIC;
   } catch {
     return false;
   }
@@ -247,7 +270,7 @@ function parseLegacyCheckpoint(buf: Uint8Array, name: string): unknown {
   let pos = unpickle(buf, { name }).end; // magic, checked by isLegacy
   const proto = unpickle(buf, { name }, pos);
   pos = proto.end;
-  if (proto.value !== LEGACY_PROTOCOL) throw new UserError(`${name}: unsupported legacy checkpoint protocol ${String(proto.value)}`);
+  if (proto.value !== LEGACY_PROTOCOL) throw new UserError(`${name}: unsupported legacy checkpoint protocol ${showValue(proto.value)}`);
   const sys = unpickle(buf, { name }, pos);
   pos = sys.end;
   if (sys.value instanceof Map && sys.value.get('little_endian') === false) {
@@ -274,6 +297,7 @@ function parseLegacyCheckpoint(buf: Uint8Array, name: string): unknown {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const data = new Map<string, Uint8Array>();
   for (const k of keys) {
+    if (typeof k !== 'string' && typeof k !== 'number') return corrupt(name, `storage key ${showValue(k)} is not a string`);
     const key = String(k);
     const h = roots.get(key);
     if (!h) return corrupt(name, `storage ${key} listed but never used`);
@@ -283,11 +307,12 @@ function parseLegacyCheckpoint(buf: Uint8Array, name: string): unknown {
     if (count < 0n || !Number.isSafeInteger(nbytes) || pos + 8 + nbytes > buf.length) {
       return corrupt(name, `storage ${key} needs ${count} elements, file ends first`);
     }
-    data.set(key, buf.subarray(pos + 8, pos + 8 + nbytes));
+    data.set(key, aligned(buf.subarray(pos + 8, pos + 8 + nbytes)));
     pos += 8 + nbytes;
   }
   const bytesOf = (h: StorageHandle): Uint8Array => data.get(h.key) ?? corrupt(name, `storage ${h.key} has no data`);
-  return guardDepth(name, () => replaceTensors(main.value, (t) => materialise(t, bytesOf, name)));
+  const budget = gatherBudget(buf.length);
+  return guardDepth(name, () => replaceTensors(main.value, (t) => materialise(t, bytesOf, name, budget)));
 }
 
 /**
@@ -315,7 +340,7 @@ const isTensor = (v: unknown): v is NdArray =>
 /** The first entry of a dict that is not a str -> tensor pair, or null when it is a state dict. */
 function nonTensorEntry(d: Map<unknown, unknown>): string | null {
   for (const [k, v] of d) {
-    if (typeof k !== 'string') return `key ${String(k)} is not a string`;
+    if (typeof k !== 'string') return `key ${showValue(k)} is not a string`;
     if (!isTensor(v)) return `entry ${k} is not a tensor`;
   }
   return null;

@@ -52,6 +52,8 @@ export function crc32(data: Uint8Array): number {
 export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
   private readonly dv: DataView;
+  /** Bytes inflated so far: entries whose data overlap could otherwise inflate the same bytes again and again. */
+  private inflated = 0;
 
   /** `name` is used in error messages (the file path). */
   constructor(readonly buf: Uint8Array, readonly name: string) {
@@ -157,6 +159,10 @@ export class ZipReader {
       if (entry.compressedSize !== entry.size) this.corrupt(`stored entry ${entry.name} has inconsistent sizes`);
       out = this.buf.subarray(start, end);
     } else if (entry.method === 8) {
+      // Deflate expands at most ~1032:1, so a larger claimed size is a lie; refusing it keeps the allocation bounded by the file.
+      if (entry.size > entry.compressedSize * 1032 + 64) this.corrupt(`${entry.name} claims ${entry.size} bytes from ${entry.compressedSize} compressed`);
+      this.inflated += entry.size;
+      if (this.inflated > this.buf.length * 1032 + 64) this.corrupt('entries inflate to more than the archive could hold (overlapping entries)');
       try {
         out = inflateSync(this.buf.subarray(start, end), { out: new Uint8Array(entry.size) });
       } catch (err) {

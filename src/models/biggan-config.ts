@@ -6,7 +6,7 @@
  * left off, ...) are ignored; values that would change the network in ways this port
  * does not implement are rejected with a UserError naming the argument.
  */
-import { UserError } from '../errors.js';
+import { UserError, showValue } from '../errors.js';
 
 export const BIGGAN_RESOLUTIONS = [32, 64, 128, 256, 512] as const;
 export type BigGANResolution = (typeof BIGGAN_RESOLUTIONS)[number];
@@ -51,7 +51,7 @@ type Args = Record<string, unknown>;
 export function parseAttentionString(value: unknown, key: string): number[] {
   const s = typeof value === 'number' ? String(value) : value;
   if (typeof s !== 'string' || !/^\d+(_\d+)*$/.test(s)) {
-    throw new UserError(`${key}: expected resolutions joined by '_' (e.g. '64' or '32_64', '0' for none), got ${JSON.stringify(value)}`);
+    throw new UserError(`${key}: expected resolutions joined by '_' (e.g. '64' or '32_64', '0' for none), got ${showValue(value)}`);
   }
   return [...new Set(s.split('_').map(Number).filter((r) => r > 0))].sort((a, b) => a - b);
 }
@@ -59,7 +59,7 @@ export function parseAttentionString(value: unknown, key: string): number[] {
 function get<T>(args: Args, key: string, fallback: T, check: (v: unknown) => v is T, expected: string): T {
   if (!(key in args) || args[key] === undefined) return fallback;
   const v = args[key];
-  if (!check(v)) throw new UserError(`${key}: expected ${expected}, got ${JSON.stringify(v)}`);
+  if (!check(v)) throw new UserError(`${key}: expected ${expected}, got ${showValue(v)}`);
   return v;
 }
 
@@ -80,13 +80,13 @@ function resolutionOf(args: Args): BigGANResolution {
 
 function requireValue(args: Args, key: string, allowed: unknown[], why: string): void {
   if (!(key in args) || args[key] === undefined) return;
-  if (!allowed.includes(args[key])) throw new UserError(`${key}: ${JSON.stringify(args[key])} is not supported (${why})`);
+  if (!allowed.includes(args[key])) throw new UserError(`${key}: ${showValue(args[key])} is not supported (${why})`);
 }
 
 /** The activation strings upstream scripts record: only ReLU (in place or not; 'ir' = inplace_relu) exists in BigGAN. */
 function requireRelu(args: Args, key: string): void {
   const v = get(args, key, 'relu', isString, 'an activation name');
-  if (!/relu/i.test(v) && v !== 'ir') throw new UserError(`${key}: ${JSON.stringify(v)} is not supported (BigGAN uses ReLU)`);
+  if (!/relu/i.test(v) && v !== 'ir') throw new UserError(`${key}: ${showValue(v)} is not supported (BigGAN uses ReLU)`);
 }
 
 function svArgs(args: Args, prefix: 'G' | 'D'): void {

@@ -10,8 +10,9 @@
  * mean exactly what they mean upstream; smaller models (BigGAN-PyTorch's deep 32/64
  * stage lists) become expressible too.
  */
-import { UserError } from '../errors.js';
+import { UserError, showValue } from '../errors.js';
 import { readJsonForUser } from '../io/read-file.js';
+import { MAX_MODEL_DIM } from './json-fields.js';
 
 /** One generator block: [upsample, in multiple, out multiple] of channel_width. */
 export type DeepLayerSpec = [up: boolean, inMult: number, outMult: number];
@@ -127,7 +128,7 @@ export function validateBigGanDeepConfig(raw: unknown, source: string): BigGanDe
   if (missing.length) bad(`missing field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (is this a pytorch-pretrained-BigGAN config.json?)`);
   const posInt = (f: string): number => {
     const v = o[f];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) bad(`${f} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_MODEL_DIM) bad(`${f} must be a positive integer (at most ${MAX_MODEL_DIM}), got ${showValue(v)}`);
     return v as number;
   };
   const output_dim = posInt('output_dim');
@@ -137,13 +138,13 @@ export function validateBigGanDeepConfig(raw: unknown, source: string): BigGanDe
   const num_classes = posInt('num_classes');
   const n_stats = posInt('n_stats');
   const pos = o.attention_layer_position;
-  if (typeof pos !== 'number' || !Number.isInteger(pos)) bad(`attention_layer_position must be an integer, got ${JSON.stringify(pos)}`);
+  if (typeof pos !== 'number' || !Number.isInteger(pos)) bad(`attention_layer_position must be an integer, got ${showValue(pos)}`);
   const eps = o.eps;
-  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) bad(`eps must be a positive number, got ${JSON.stringify(eps)}`);
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) bad(`eps must be a positive number, got ${showValue(eps)}`);
   if (!Array.isArray(o.layers) || o.layers.length === 0) bad('layers must be a non-empty list of [upsample, in, out]');
   const layers = (o.layers as unknown[]).map((l, i): DeepLayerSpec => {
     const ok = Array.isArray(l) && l.length === 3 && typeof l[0] === 'boolean' && [l[1], l[2]].every((m) => typeof m === 'number' && Number.isInteger(m) && m >= 1);
-    if (!ok) bad(`layers[${i}] must be [upsample (bool), in (int >= 1), out (int >= 1)], got ${JSON.stringify(l)}`);
+    if (!ok) bad(`layers[${i}] must be [upsample (bool), in (int >= 1), out (int >= 1)], got ${showValue(l)}`);
     const [up, a, b] = l as DeepLayerSpec;
     return [up, a, b];
   });

@@ -23,7 +23,7 @@ import { StatRows, TruncationBatchNorm2d, selectStatRows } from '../nn/truncatio
 import { UserError } from '../errors.js';
 import { NdArray, shapeToString } from '../io/ndarray.js';
 import { readStateDict } from '../io/state-dict-file.js';
-import { loadStateDict, sameShape } from './load-state.js';
+import { buildForFile, loadStateDict, sameShape } from './load-state.js';
 import { GeneratorInputs, GeneratorModel } from './interfaces.js';
 import {
   BigGanDeepConfig, PRETRAINED_DEEP_CONFIGS, blockResolutions, hasAttention, readBigGanDeepConfig, validateBigGanDeepConfig,
@@ -215,7 +215,7 @@ export type DeepConfigSource = BigGanDeepConfig | string | undefined;
  */
 export function bigGanDeepFromStateDict(state: Map<string, NdArray>, config: BigGanDeepConfig, source: string): BigGanDeepGenerator {
   const hf = checkedLayout(state, source) === 'pretrained-biggan';
-  const model = new BigGanDeepGenerator(config);
+  const model = buildForFile(source, state, () => new BigGanDeepGenerator(config));
   const keys = [...state.keys()];
   let ours = state;
   if (hf) {

@@ -11,15 +11,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError, showValue } from '../errors.js';
 import { NdArray } from '../io/ndarray.js';
-import { readJsonForUser } from '../io/read-file.js';
+import { readHeadForUser, readJsonForUser } from '../io/read-file.js';
 import { readStateDict } from '../io/state-dict-file.js';
 import { readSafetensors, writeSafetensors, looksLikeSafetensors } from '../io/safetensors.js';
 import { Module } from '../nn/module.js';
-import { loadStateDict } from './load-state.js';
+import { buildForFile, loadStateDict } from './load-state.js';
 import { DiscriminatorModel, GeneratorModel } from './interfaces.js';
-import { GeneratorSpec, DiscriminatorSpec, buildGenerator, buildDiscriminator, generatorSpec, discriminatorSpec } from './model-spec.js';
+import {
+  GeneratorSpec, DiscriminatorSpec, buildGenerator, buildDiscriminator, generatorSpec, discriminatorSpec,
+  validateGeneratorSpec, validateDiscriminatorSpec,
+} from './model-spec.js';
 import { bigGanDeepFromStateDict, resolveDeepConfig } from './biggan-deep-generator.js';
 import { readBigGanDeepConfig, validateBigGanDeepConfig } from './biggan-deep-config.js';
 import { detectPretrainedBigGan } from './layouts/pretrained-biggan.js';
@@ -51,31 +54,35 @@ export interface CheckpointContents {
   classNames?: string[];
 }
 
-function parseMeta<T>(meta: Record<string, string>, key: string, source: string): T | undefined {
-  if (meta[key] === undefined) return undefined;
+/** A metadata entry parsed as JSON and checked by `validate`; undefined when absent. */
+function parseMeta<T>(meta: Record<string, string>, key: string, source: string, validate: (raw: unknown, where: string) => T): T | undefined {
+  if (!Object.hasOwn(meta, key)) return undefined;
+  let raw: unknown;
   try {
-    return JSON.parse(meta[key]) as T;
+    raw = JSON.parse(meta[key]!);
   } catch {
     throw new UserError(`${source}: metadata entry ${key} is not valid JSON`);
   }
+  return validate(raw, `${source}: metadata ${key}`);
+}
+
+function classNameList(raw: unknown, where: string): string[] {
+  if (!Array.isArray(raw) || raw.some((n) => typeof n !== 'string')) throw new UserError(`${where} must be a list of strings, got ${showValue(raw)}`);
+  return raw as string[];
 }
 
 /** Reads one of our checkpoints; null when the file is some other format. */
 export function readCheckpoint(file: string): CheckpointContents | null {
-  const fd = fs.openSync(file, 'r');
-  const head = Buffer.alloc(16);
-  fs.readSync(fd, head, 0, 16, 0);
-  fs.closeSync(fd);
-  if (!looksLikeSafetensors(head)) return null;
+  if (!looksLikeSafetensors(readHeadForUser(file, 16))) return null;
   const { tensors, metadata } = readSafetensors(file);
   if (metadata.format !== CHECKPOINT_FORMAT) return null;
-  if (metadata.version !== CHECKPOINT_VERSION) throw new UserError(`${file}: checkpoint version ${metadata.version} is not supported (this is version ${CHECKPOINT_VERSION})`);
+  if (metadata.version !== CHECKPOINT_VERSION) throw new UserError(`${file}: checkpoint version ${showValue(metadata.version)} is not supported (this is version ${CHECKPOINT_VERSION})`);
   return {
     metadata,
     tensors,
-    G: parseMeta<GeneratorSpec>(metadata, 'G', file),
-    D: parseMeta<DiscriminatorSpec>(metadata, 'D', file),
-    classNames: parseMeta<string[]>(metadata, 'class_names', file),
+    G: parseMeta(metadata, 'G', file, validateGeneratorSpec),
+    D: parseMeta(metadata, 'D', file, validateDiscriminatorSpec),
+    classNames: parseMeta(metadata, 'class_names', file, classNameList),
   };
 }
 
@@ -120,10 +127,11 @@ export function saveCheckpoint(file: string, parts: CheckpointParts): void {
 /** Builds and fills a generator from one of our checkpoints (EMA weights when present). */
 export function generatorFromCheckpoint(ck: CheckpointContents, source: string, which: 'G_ema' | 'G' = 'G_ema'): GeneratorModel {
   if (!ck.G) throw new UserError(`${source} holds no generator`);
-  const model = buildGenerator(ck.G, source);
   let weights = section(ck.tensors, which);
   if (weights.size === 0 && which === 'G_ema') weights = section(ck.tensors, 'G');
   if (weights.size === 0) throw new UserError(`${source} holds no generator weights`);
+  const spec = ck.G;
+  const model = buildForFile(source, weights, () => buildGenerator(spec, source));
   loadStateDict(model, weights, { source });
   return model;
 }
@@ -174,8 +182,10 @@ export function loadDiscriminator(weights: string, config?: string): LoadedDiscr
   const ours = readCheckpoint(weights);
   if (ours) {
     if (!ours.D) throw new UserError(`${weights} holds no discriminator`);
-    const model = buildDiscriminator(ours.D, weights);
-    loadStateDict(model, section(ours.tensors, 'D'), { source: weights });
+    const spec = ours.D;
+    const state = section(ours.tensors, 'D');
+    const model = buildForFile(weights, state, () => buildDiscriminator(spec, weights));
+    loadStateDict(model, state, { source: weights });
     return { model, classNames: ours.classNames, layout: 'biggan-ts' };
   }
   const state = readStateDict(weights);

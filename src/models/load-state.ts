@@ -5,7 +5,8 @@
  */
 import { Module } from '../nn/module.js';
 import { NdArray, shapeToString, numel } from '../io/ndarray.js';
-import { UserError } from '../errors.js';
+import { UserError, inFile } from '../errors.js';
+import { withParamBudget } from '../engine/graph.js';
 
 export interface LoadOptions {
   /** Name of the source, for messages. */
@@ -50,4 +51,22 @@ export function loadStateDict(model: Module, state: Map<string, NdArray>, opts: 
     const t = state.get(name);
     if (t) p.data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array);
   }
+}
+
+/** Parameter values a model may allocate beyond twice its file's: room for buffers a file leaves out and for
+ * a merely mismatched config to be built and reported key by key (64 Mi values, 256 MiB). */
+const BUILD_MARGIN = 1 << 26;
+
+/**
+ * Builds a model whose weights are `tensors` (read from `source`). Parameters are
+ * charged against the values those tensors hold before they are allocated (twice
+ * that plus BUILD_MARGIN), so a config that declares absurd sizes fails at once
+ * instead of allocating them; a UserError raised while building is made to name the file.
+ */
+export function buildForFile<T>(source: string, tensors: ReadonlyMap<string, NdArray>, build: () => T): T {
+  let fileValues = 0;
+  for (const t of tensors.values()) fileValues += t.data.length;
+  return inFile(source, () => withParamBudget(2 * fileValues + BUILD_MARGIN, (needed) => {
+    throw new UserError(`${source}: its config declares a model larger than the ${fileValues} values the file holds (a tensor of ${needed} values)`);
+  }, build));
 }

@@ -4,6 +4,7 @@
  * gamma (initialised to 0) scaling the residual. Reduced widths are floor(C/8) and
  * floor(C/2), as the reference code's integer division gives for any C.
  */
+import { UserError } from '../errors.js';
 import { Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from './module.js';
@@ -24,7 +25,7 @@ export class SelfAttention extends Module {
     gammaShape: number[] = [],
   ) {
     super();
-    if (channels < 8) throw new Error(`SelfAttention: channels ${channels} must be at least 8`);
+    if (channels < 8) throw new UserError(`self-attention needs at least 8 channels, the config gives it ${channels}`);
     this.keyDim = Math.floor(channels / 8);
     this.valueDim = Math.floor(channels / 2);
     this.theta = new SNConv2d(channels, this.keyDim, 1, sn, false);

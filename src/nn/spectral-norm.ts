@@ -93,9 +93,7 @@ export class SpectralWeight extends Module {
 
 function unitVector(name: string, shape: number[]): Param {
   // A fixed, non-degenerate start for the power iteration of fresh models.
-  const n = numel(shape);
-  const d = new Float32Array(n).fill(1 / Math.sqrt(n));
-  return new Param(name, shape, d, false);
+  return Param.filled(name, shape, 1 / Math.sqrt(numel(shape)), false);
 }
 
 export class SNLinear extends Module {

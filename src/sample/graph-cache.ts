@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { readFileForUser } from '../io/read-file.js';
 import type { GeneratorInfo } from './sample-inputs.js';
 
 export type { GeneratorInfo };
@@ -45,7 +46,7 @@ export function modelKey(weights: string, config: string | undefined, packageVer
   h.update(`graph ${GRAPH_VERSION}\npkg ${packageVersion}\nweights ${fileIdentity(weights)}\n`);
   // without an explicit config, the loaders look beside the weights: those files count too
   const configs = config ? [config] : ['config.json', 'constructor_args.json'].map((f) => path.join(path.dirname(weights), f)).filter((f) => fs.existsSync(f));
-  for (const c of configs) h.update(`config ${path.basename(c)}\n`).update(fs.readFileSync(c));
+  for (const c of configs) h.update(`config ${path.basename(c)}\n`).update(readFileForUser(c));
   return h.digest('hex').slice(0, 32);
 }
 

@@ -14,8 +14,10 @@ export interface FileStat {
 export function statForFingerprint(file: string, name: string): FileStat {
   try {
     const st = fs.statSync(file);
+    if (st.isDirectory()) throw new UserError(`${file} is a directory, expected a file`);
     return { name, size: st.size, mtimeMs: st.mtimeMs };
   } catch (err) {
+    if (err instanceof UserError) throw err;
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new UserError(`${file} does not exist`);
     throw new UserError(`cannot read ${file}: ${e.code ?? e.message}`);

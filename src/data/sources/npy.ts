@@ -162,6 +162,9 @@ export class NpySource implements ImageSource {
   }
 }
 
+/** Labels must be below this (a class-name table of that size is built from the largest). */
+const MAX_LABEL_COUNT = 100_000;
+
 function readLabels(file: string): Int32Array {
   const a = readNpy(file);
   if (!(a.shape.length === 1 || (a.shape.length === 2 && a.shape[1] === 1))) {
@@ -173,13 +176,14 @@ function readLabels(file: string): Int32Array {
   if (d instanceof BigInt64Array) {
     for (let i = 0; i < n; i++) {
       const v = d[i]!;
-      if (v < 0n || v > 0x7fffffffn) throw new UserError(`${file}: label ${v} at index ${i} is out of range (labels must be >= 0)`);
+      if (v < 0n || v >= BigInt(MAX_LABEL_COUNT)) throw new UserError(`${file}: label ${v} at index ${i} is out of range [0, ${MAX_LABEL_COUNT})`);
       out[i] = Number(v);
     }
   } else if (d instanceof Int32Array || (d instanceof Uint8Array && a.dtype === 'uint8')) {
     for (let i = 0; i < n; i++) {
       const v = d[i]!;
       if (v < 0) throw new UserError(`${file}: label ${v} at index ${i} is negative`);
+      if (v >= MAX_LABEL_COUNT) throw new UserError(`${file}: label ${v} at index ${i} is out of range [0, ${MAX_LABEL_COUNT})`);
       out[i] = v;
     }
   } else {

@@ -22,8 +22,8 @@ import { shapeToString } from '../../io/ndarray.js';
 import { readStateDict } from '../../io/state-dict-file.js';
 import { Param } from '../../engine/graph.js';
 import { Module } from '../../nn/module.js';
-import { UserError } from '../../errors.js';
-import { loadStateDict, sameShape } from '../load-state.js';
+import { UserError, inFile } from '../../errors.js';
+import { buildForFile, loadStateDict, sameShape } from '../load-state.js';
 import { readJsonForUser } from '../../io/read-file.js';
 import { torchStateDictOrder } from './torch-order.js';
 import {
@@ -270,10 +270,11 @@ export interface BigGANLoadOptions {
   outputBnEps?: number;
 }
 
-function argsFrom(source: BigGANArgsSource, role: 'G' | 'D'): Record<string, unknown> | undefined {
+/** The role's constructor arguments and where they come from (for messages). */
+function argsFrom(source: BigGANArgsSource, role: 'G' | 'D'): { args: Record<string, unknown>; from: string } | undefined {
   if (source === undefined) return undefined;
   const [json, name] = typeof source === 'string' ? [readJsonForUser(source, 'constructor args'), source] : [source, 'constructor arguments'];
-  return splitConstructorArgs(json, name)[role];
+  return { args: splitConstructorArgs(json, name)[role], from: name };
 }
 
 /** Which naming a BigGAN state dict uses, refusing the other role and foreign layouts. */
@@ -293,12 +294,14 @@ function defaultEps(layout: BgpDetection | 'ours'): EpsDefaults {
 /** A BigGAN generator from a BGP checkpoint (G.pth, G_ema.pth, TF-Hub converter output) or one saved in our names. */
 export function generatorFromStateDict(state: Map<string, NdArray>, source: string, opts: BigGANLoadOptions = {}): BigGANGenerator {
   const layout = layoutOf(state, 'generator', source);
-  let args = argsFrom(opts.args, 'G');
-  if (!args) {
+  let given = argsFrom(opts.args, 'G');
+  if (!given) {
     if (layout === 'ours') throw new UserError(`${source}: a checkpoint in our own names needs its constructor arguments`);
-    args = inferGeneratorArgs(state, opts.eps ?? defaultEps(layout), source);
+    given = { args: inferGeneratorArgs(state, opts.eps ?? defaultEps(layout), source), from: source };
   }
-  const model = new BigGANGenerator(parseGeneratorArgs(args, { outputBnEps: opts.outputBnEps }));
+  const { args, from } = given;
+  const config = inFile(from, () => parseGeneratorArgs(args, { outputBnEps: opts.outputBnEps }));
+  const model = buildForFile(source, state, () => new BigGANGenerator(config));
   if (layout === 'ours') loadStateDict(model, state, { source });
   else loadBigGANPyTorch(model, state, source);
   return model;
@@ -307,12 +310,14 @@ export function generatorFromStateDict(state: Map<string, NdArray>, source: stri
 /** A BigGAN discriminator from a BGP checkpoint (D.pth) or one saved in our names. */
 export function discriminatorFromStateDict(state: Map<string, NdArray>, source: string, opts: BigGANLoadOptions = {}): BigGANDiscriminator {
   const layout = layoutOf(state, 'discriminator', source);
-  let args = argsFrom(opts.args, 'D');
-  if (!args) {
+  let given = argsFrom(opts.args, 'D');
+  if (!given) {
     if (layout === 'ours') throw new UserError(`${source}: a checkpoint in our own names needs its constructor arguments`);
-    args = inferDiscriminatorArgs(state, opts.eps ?? defaultEps(layout), source);
+    given = { args: inferDiscriminatorArgs(state, opts.eps ?? defaultEps(layout), source), from: source };
   }
-  const model = new BigGANDiscriminator(parseDiscriminatorArgs(args));
+  const { args, from } = given;
+  const config = inFile(from, () => parseDiscriminatorArgs(args));
+  const model = buildForFile(source, state, () => new BigGANDiscriminator(config));
   if (layout === 'ours') loadStateDict(model, state, { source });
   else loadBigGANPyTorch(model, state, source);
   return model;

@@ -10,7 +10,7 @@
  * a small, fast network on the synthetic dataset, with learning rates and an EMA
  * horizon that suit a few hundred iterations.
  */
-import { UserError } from '../../errors.js';
+import { UserError, inFile } from '../../errors.js';
 import type { OrthoVariant } from '../orthogonal-regularization.js';
 import { ORTHO_VARIANTS } from '../orthogonal-regularization.js';
 import { PAPER_HYPER, type GanHyper } from '../train-step.js';
@@ -271,6 +271,11 @@ export function validateConfig(c: TrainConfig): void {
   if (!LATENT_DISTRIBUTIONS.includes(c.latent)) bad(`--latent must be one of ${LATENT_DISTRIBUTIONS.join(', ')}, got ${c.latent}`);
   posNum(c.zStd, '--z-std');
   if (!(Number.isFinite(c.r1Gamma) && c.r1Gamma >= 0)) bad(`--r1-gamma must be >= 0, got ${c.r1Gamma}`);
+  // Stored configs (resume) come from a file: the optional settings must have their shapes, not just their ranges.
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (c.data != null && typeof c.data !== 'string') bad(`--data must be a path, got ${typeof c.data}`);
+  if (c.sigmaClamp != null && !(isObj(c.sigmaClamp) && (c.sigmaClamp.kind === 'value' || c.sigmaClamp.kind === 'ratio'))) bad('--sigma-clamp setting is malformed');
+  if (c.sigmaReg != null && !(isObj(c.sigmaReg) && ('target' in c.sigmaReg || 'ratio' in c.sigmaReg))) bad('--sigma-reg setting is malformed');
   if (c.sigmaClamp?.kind === 'value') posNum(c.sigmaClamp.value, '--sigma-clamp');
   if (c.sigmaClamp?.kind === 'ratio') posNum(c.sigmaClamp.ratio, '--sigma-clamp-ratio');
   if (c.sigmaReg && 'target' in c.sigmaReg) posNum(c.sigmaReg.target, '--sigma-reg');
@@ -355,12 +360,41 @@ export function mergeForResume(saved: TrainConfig, flags: TrainFlags): { config:
 }
 
 /** Parses a config stored in a checkpoint (checks it is complete). */
+/**
+ * The first field of `value` whose JSON type differs from the same field of `model`
+ * (a default config): numbers, strings and booleans must match, arrays hold what the
+ * default's elements are, objects are compared field by field; a null default allows
+ * anything (validateConfig checks those). Null when every field fits.
+ */
+function typeMismatch(model: unknown, value: unknown, path: string): string | null {
+  const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+  if (model === null) return null; // optional settings (data, sigma clamp/regulariser): validateConfig checks them
+  if (kind(model) !== kind(value)) return `${kind(value)} at ${path}, expected ${kind(model)}`;
+  if (Array.isArray(model)) {
+    const el = model[0];
+    const bad = (value as unknown[]).findIndex((x) => el !== undefined && kind(x) !== kind(el));
+    return bad >= 0 ? `${kind((value as unknown[])[bad])} at ${path}[${bad}], expected ${kind(el)}` : null;
+  }
+  if (kind(model) === 'object') {
+    for (const [k, m] of Object.entries(model as Record<string, unknown>)) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v === undefined) continue;
+      const problem = typeMismatch(m, v, `${path}.${k}`);
+      if (problem) return problem;
+    }
+  }
+  return null;
+}
+
 export function parseStoredConfig(json: unknown, source: string): TrainConfig {
   if (!json || typeof json !== 'object') throw new UserError(`${source}: no training configuration in the checkpoint`);
   // runs saved before the σ0 regulariser / gradient accumulation existed had them off
   const c = { sigmaReg: null, sigmaRegStrength: 0, dAccumulations: 1, gAccumulations: 1, ...(json as object) } as TrainConfig;
-  const missing = (Object.keys(paperDefaults(32, 'biggan')) as (keyof TrainConfig)[]).filter((k) => !(k in c));
+  const defaults = paperDefaults(32, 'biggan');
+  const missing = (Object.keys(defaults) as (keyof TrainConfig)[]).filter((k) => !(k in c));
   if (missing.length) throw new UserError(`${source}: the stored training configuration lacks ${missing.join(', ')}`);
-  validateConfig(c);
+  const mistyped = typeMismatch(defaults, c, 'config');
+  if (mistyped) throw new UserError(`${source}: the stored training configuration has ${mistyped}`);
+  inFile(source, () => validateConfig(c));
   return c;
 }

@@ -86,6 +86,35 @@ export interface TrainingCheckpoint {
   classNames: string[];
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isNumOrNull = (v: unknown): boolean => v === null || isNum(v);
+
+/**
+ * What is wrong with the training metadata of a checkpoint (every field the resume
+ * reads, by type and range; the config is checked by parseStoredConfig), or null.
+ */
+function trainingMetaProblem(m: unknown): string | null {
+  if (!isObj(m)) return 'not an object';
+  if (!isCount(m.step)) return 'step';
+  if (!isObj(m.config)) return 'config';
+  const l = m.loader;
+  if (!isObj(l) || l.version !== 1 || !isCount(l.epoch) || !isCount(l.batch) || !isCount(l.batchSize) || !isCount(l.count)
+    || typeof l.flip !== 'boolean' || !Array.isArray(l.epochRng) || l.epochRng.length !== 4 || !l.epochRng.every(isCount)) return 'loader';
+  const w = m.watch;
+  if (!isObj(w) || !Array.isArray(w.dLosses) || !w.dLosses.every(isNum) || !isNumOrNull(w.dLossLowest) || !isNumOrNull(w.bestDiversity)
+    || !isNumOrNull(w.lastSampleStep) || !isObj(w.sigma)
+    || !Object.values(w.sigma).every((h) => Array.isArray(h) && h.every((p) => Array.isArray(p) && p.length === 2 && p.every(isNum)))) return 'watch';
+  if (typeof m.healthy !== 'boolean') return 'healthy';
+  if (m.standing !== null && !(isObj(m.standing) && isCount(m.standing.passes) && isCount(m.standing.batch))) return 'standing';
+  const d = m.data;
+  if (!isObj(d) || typeof d.kind !== 'string' || typeof d.source !== 'string' || !isCount(d.count)
+    || (d.fingerprint !== undefined && typeof d.fingerprint !== 'string')) return 'data';
+  if (!isNum(m.elapsedSeconds) || m.elapsedSeconds < 0) return 'elapsedSeconds';
+  return null;
+}
+
 export function readTrainingCheckpoint(file: string): TrainingCheckpoint {
   const ck = readCheckpoint(file);
   if (!ck) throw new UserError(`${file} is not a biggan-ts checkpoint`);
@@ -96,7 +125,8 @@ export function readTrainingCheckpoint(file: string): TrainingCheckpoint {
   } catch {
     throw new UserError(`${file}: the training state in its metadata is not valid JSON`);
   }
-  if (!Number.isInteger(meta.step) || meta.step < 0 || !meta.config || !meta.loader) throw new UserError(`${file}: the training state is incomplete`);
+  const problem = trainingMetaProblem(meta);
+  if (problem) throw new UserError(`${file}: the training state is incomplete or damaged (${problem})`);
   return { meta, tensors: ck.tensors, classNames: ck.classNames ?? [] };
 }
 

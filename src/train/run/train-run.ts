@@ -35,6 +35,7 @@ import { GanTrainer, type IterationResult } from '../train-step.js';
 import { orthoTargets } from '../orthogonal-regularization.js';
 import { emaDecayAt } from '../ema.js';
 import { hyperOf, mergeForResume, parseStoredConfig, resolveConfig, type TrainConfig, type TrainFlags } from './config.js';
+import { buildForFile } from '../../models/load-state.js';
 import { buildRunModels, type RunModels } from './build-models.js';
 import { drawClasses, drawLatents, iterationNoise, streamRng, type NoiseSpec } from './latents.js';
 import { RunDir } from './run-dir.js';
@@ -226,7 +227,10 @@ export class TrainRun {
     const loaderOpts = { batchSize: config.batch, seed: config.seed, flip: config.flip };
     const loader = new BatchLoader(dataset, loaderOpts, saved?.meta.loader);
 
-    const models = buildRunModels(config, dataset.numClasses, { init: !saved });
+    // On resume the config comes from the checkpoint: its sizes are checked against the tensors it holds.
+    const models = saved
+      ? buildForFile(dir.checkpoint, saved.tensors, () => buildRunModels(config, dataset.numClasses, { init: false }))
+      : buildRunModels(config, dataset.numClasses, { init: true });
     // Training graphs hold large activations: without onnxruntime's memory arena peak memory is
     // ~35 % lower (BigGAN 32, ch 64, batch 50: 1359 vs 2092 MiB) at ~13 % of the speed (bench:
     // training). BIGGAN_MEM_ARENA=1 brings the arena back.
