@@ -30,5 +30,9 @@ export {
 } from './metrics/array-metrics.js';
 
 // model configs (the paper's architecture tables as data)
-export { BIGGAN_RESOLUTIONS, type BigGANResolution, type BigGANGeneratorConfig, type BigGANDiscriminatorConfig } from './models/biggan-config.js';
-export type { BigGanDeepConfig, DeepLayerSpec } from './models/biggan-deep-config.js';
+export {
+  BIGGAN_RESOLUTIONS, type BigGANResolution, type BigGANGeneratorConfig, type BigGANDiscriminatorConfig, parseGeneratorArgs, parseDiscriminatorArgs,
+} from './models/biggan-config.js';
+export {
+  type BigGanDeepConfig, type DeepLayerSpec, DEEP_G_LAYERS, PRETRAINED_DEEP_CONFIGS, bigGanDeepConfig, validateBigGanDeepConfig,
+} from './models/biggan-deep-config.js';

@@ -11,7 +11,6 @@
  * stage lists) become expressible too.
  */
 import { UserError, showValue } from '../errors.js';
-import { readJsonForUser } from '../io/read-file.js';
 import { MAX_MODEL_DIM } from './json-fields.js';
 
 /** One generator block: [upsample, in multiple, out multiple] of channel_width. */
@@ -173,11 +172,6 @@ export function validateBigGanDeepConfig(raw: unknown, source: string): BigGanDe
     if (attnRes % 2 !== 0) bad(`attention before layers[${pos}] would run at ${attnRes}×${attnRes}; its 2×2 pooling needs an even size`);
   }
   return cfg;
-}
-
-/** Reads and validates a pytorch-pretrained-BigGAN config.json. */
-export function readBigGanDeepConfig(file: string): BigGanDeepConfig {
-  return validateBigGanDeepConfig(readJsonForUser(file, 'config'), file);
 }
 
 /** The config as upstream's to_json_string writes it (field order as in HF's files). */

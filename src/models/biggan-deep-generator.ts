@@ -26,8 +26,9 @@ import { readStateDict } from '../io/state-dict-file.js';
 import { buildForFile, loadStateDict, sameShape } from './load-state.js';
 import { GeneratorInputs, GeneratorModel } from './interfaces.js';
 import {
-  BigGanDeepConfig, PRETRAINED_DEEP_CONFIGS, blockResolutions, hasAttention, readBigGanDeepConfig, validateBigGanDeepConfig,
+  BigGanDeepConfig, PRETRAINED_DEEP_CONFIGS, blockResolutions, hasAttention, validateBigGanDeepConfig,
 } from './biggan-deep-config.js';
+import { readBigGanDeepConfig } from './biggan-deep-config-file.js';
 import {
   LAYOUT_NAME, PretrainedBigGanLayoutOptions, attentionPositionFromKeys, describeOtherLayout, detectPretrainedBigGan, fromPretrainedBigGan, toPretrainedBigGan,
 } from './layouts/pretrained-biggan.js';

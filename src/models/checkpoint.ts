@@ -24,7 +24,8 @@ import {
   validateGeneratorSpec, validateDiscriminatorSpec,
 } from './model-spec.js';
 import { bigGanDeepFromStateDict, resolveDeepConfig } from './biggan-deep-generator.js';
-import { readBigGanDeepConfig, validateBigGanDeepConfig } from './biggan-deep-config.js';
+import { validateBigGanDeepConfig } from './biggan-deep-config.js';
+import { readBigGanDeepConfig } from './biggan-deep-config-file.js';
 import { detectPretrainedBigGan } from './layouts/pretrained-biggan.js';
 import { detectBigGANPyTorch, generatorFromStateDict, discriminatorFromStateDict } from './layouts/biggan-pytorch.js';
 

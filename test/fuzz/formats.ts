@@ -22,7 +22,8 @@ import { parseDiscriminatorArgs, parseGeneratorArgs } from '../../src/models/big
 import { BigGANGenerator } from '../../src/models/biggan-generator.js';
 import { BigGANDiscriminator } from '../../src/models/biggan-discriminator.js';
 import { BigGanDeepGenerator, bigGanDeepFromStateDict } from '../../src/models/biggan-deep-generator.js';
-import { bigGanDeepConfig, readBigGanDeepConfig } from '../../src/models/biggan-deep-config.js';
+import { bigGanDeepConfig } from '../../src/models/biggan-deep-config.js';
+import { readBigGanDeepConfig } from '../../src/models/biggan-deep-config-file.js';
 import { discriminatorFromStateDict, generatorFromStateDict } from '../../src/models/layouts/biggan-pytorch.js';
 import { PreparedDataset, openDataset } from '../../src/data/prepared-dataset.js';
 import { Cifar10Source } from '../../src/data/sources/cifar10.js';
