@@ -4,7 +4,7 @@
  * TypeScript file against the published declarations (node16, nodenext and
  * bundler resolution; strict mode must reject a mistyped option).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +20,8 @@ const HF = path.join(PT_REF, 'hf-biggan-deep-128-w8');
 const SET = path.join(HF, 'sets', 't0.4_onehot');
 const TSC = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const proj = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-pack-'));
+// the install holds ~360 MB of dependencies: never leave it behind
+after(() => fs.rmSync(proj, { recursive: true, force: true }));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 // onnxruntime-node's install script would fetch CUDA binaries; the CPU build ships in the package
 const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', BIGGAN_CACHE_DIR: TEST_CACHE_DIR, npm_config_update_notifier: 'false' };
