@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { cacheRoot } from '../cache-dir.js';
 
 /** What a sampler needs to know about a generator without loading it. */
 export interface GeneratorInfo {
@@ -35,9 +36,7 @@ const GRAPH_VERSION = '1'; // bump when generator graphs change shape or semanti
 const KEEP_ENTRIES = 6;
 
 export function defaultCacheDir(): string {
-  if (process.env.BIGGAN_CACHE_DIR) return process.env.BIGGAN_CACHE_DIR;
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'biggan-ts');
+  return cacheRoot();
 }
 
 function fileIdentity(file: string): string {

@@ -169,7 +169,7 @@ export function registerTrain(program: Command): void {
     .option('--collapse-diversity <f>', 'sample diversity below this fraction of its best is degenerate (default 0.25)', num)
     .option('--flip', 'random horizontal flips of the training images')
     .option('--skip-bad', 'leave out unreadable images (and say how many) instead of stopping')
-    .option('--cache <path>', 'prepared-data cache file or folder (default: .biggan-cache/ beside the data)')
+    .option('--cache <path>', 'prepared-data cache file or folder (default: $BIGGAN_CACHE_DIR/data, else $XDG_CACHE_HOME/biggan-ts/data, else ~/.cache/biggan-ts/data)')
     .option('--synthetic-classes <k>', 'embedded data: number of classes (default 8)', positiveInt)
     .option('--synthetic-count <n>', 'embedded data: number of images (default 100 per class)', positiveInt)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
