@@ -114,7 +114,7 @@ export function registerTrain(program: Command): void {
     .description('train BigGAN on a class-labelled image folder, CIFAR-10 or .npy arrays (without --data: a short demo on built-in synthetic data)')
     .option('--data <path>', 'image folder (one sub-folder per class), CIFAR-10 binary folder, images.npy[:labels.npy], or a prepared .bgd (default: embedded synthetic data and the demo settings)')
     .requiredOption('--out <dir>', 'run directory: checkpoint.safetensors, checkpoints/, log.jsonl, samples/')
-    .option('--resume', 'continue the run in --out exactly where its last checkpoint left it (flags given again override the saved ones)')
+    .option('--resume', 'continue the run in --out exactly where its last checkpoint left it (flags given again override the saved ones; an error when --out holds no checkpoint)')
     .addOption(new Option('--arch <arch>', 'network family (default biggan)').choices(['biggan', 'biggan-deep']))
     .option('--resolution <r>', 'image side: 32, 64, 128, 256, 512 (default 128; demo 32)', positiveInt)
     .option('--ch <c>', 'channel width of G and D (default 64 at 32x32, 96 above; biggan-deep 128; demo 8)', positiveInt)

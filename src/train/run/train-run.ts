@@ -54,7 +54,7 @@ export interface TrainRunOptions {
   /** Flags the user gave (undefined fields: defaults, or the saved config on resume). */
   flags: TrainFlags;
   outDir: string;
-  /** Continue from DIR/checkpoint.safetensors (a fresh run when there is none). */
+  /** Continue from DIR/checkpoint.safetensors (an error when there is none). */
   resume?: boolean;
   /** Data preparation: leave out unreadable images; explicit cache file/folder. */
   skipBad?: boolean;
@@ -162,8 +162,14 @@ export class TrainRun {
   static async open(opts: TrainRunOptions): Promise<TrainRun> {
     const dir = new RunDir(opts.outDir);
     const note = opts.note ?? (() => {});
-    const resuming = !!opts.resume && dir.hasCheckpoint();
-    if (opts.resume && !resuming) note(`no checkpoint in ${dir.root}; starting a new run`);
+    const resuming = !!opts.resume;
+    if (resuming && !dir.hasCheckpoint()) {
+      throw new UserError(
+        fs.existsSync(dir.root)
+          ? `--resume: ${dir.root} holds no checkpoint (checkpoint.safetensors) to continue from; start a new run there without --resume`
+          : `--resume: ${dir.root} does not exist; start a new run without --resume`,
+      );
+    }
     if (!opts.resume && dir.hasCheckpoint()) {
       throw new UserError(`${dir.root} already holds a run (checkpoint.safetensors); continue it with --resume, or choose another --out`);
     }
@@ -177,7 +183,7 @@ export class TrainRun {
         run.evaluator = evaluator;
         return run;
       } catch (err) {
-        dir.unlock();
+        dir.removeIfEmpty(); // a run that never started leaves no empty run folder
         throw err;
       }
     } catch (err) {
