@@ -7,12 +7,12 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../../errors.js';
-import { TrainRun, type EvalInfo, type ProgressInfo, type TrainEvalOptions, type TrainResult } from '../../train/run/train-run.js';
+import { TrainRun, type EvalInfo, type PhaseInfo, type ProgressInfo, type TrainEvalOptions, type TrainResult } from '../../train/run/train-run.js';
 import type { CollapseConfig, TrainFlags } from '../../train/run/config.js';
 import { LATENT_DISTRIBUTIONS, type LatentDistribution } from '../../train/run/latents.js';
 import { ORTHO_VARIANTS, type OrthoVariant } from '../../train/orthogonal-regularization.js';
 import { parseAttentionString } from '../../models/biggan-config.js';
-import { progressBar } from '../progress.js';
+import { progressBar, type Progress } from '../progress.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from '../options.js';
 
 function betas(value: string): [number, number] {
@@ -188,7 +188,7 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
   const fault = process.env.BIGGAN_TRAIN_FAULT; // testing hook: "nan@<step>"
   const nanAt = fault && /^nan@\d+$/.test(fault) ? Number(fault.slice(4)) : undefined;
   const note = (line: string): void => void process.stderr.write(`${line}\n`);
-  let onProgress: (p: ProgressInfo) => void = () => {};
+  const shown = trainProgress();
   const run = await TrainRun.open({
     flags,
     outDir: opts.out as string,
@@ -198,23 +198,11 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
     runtime: { threads: opts.threads as number | undefined },
     note,
     faultNanAtStep: nanAt,
-    progress: (p) => onProgress(p),
+    progress: shown.iteration,
+    phase: shown.phase,
     eval: evalOptionsFrom(opts),
   });
-  const c = run.config;
   const tty = process.stderr.isTTY;
-  // the bar starts with the first iteration, after the graphs are compiled (their note comes first)
-  let bar: ReturnType<typeof progressBar> | null = null;
-  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));
-  onProgress = (p) => {
-    bar ??= progressBar(c.steps, 'training', ' | {ips} it/s | D real {dr} fake {df} | G {g}{ev}');
-    bar.update(p.step, { ips: p.itPerS.toFixed(2), dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss), ev: p.eval ? ` | ${evalText(p.eval)}` : '' });
-    if (!tty && p.eval?.step === p.step) note(`step ${p.step}/${p.total}: ${evalText(p.eval)}`);
-    // without a terminal (logs, pipes): one line per checkpoint interval
-    if (!tty && (p.step % c.checkpointEvery === 0 || p.step === p.total)) {
-      note(`step ${p.step}/${p.total}: D real ${fmt(p.dLossReal)} fake ${fmt(p.dLossFake)}, G ${fmt(p.gLoss)}, ${p.itPerS.toFixed(2)} it/s`);
-    }
-  };
   const stop = (): void => {
     run.requestStop();
     if (!tty) note('stopping after this iteration (writing a checkpoint)');
@@ -225,11 +213,55 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
   try {
     result = await run.train();
   } finally {
-    (bar as ReturnType<typeof progressBar> | null)?.stop();
+    shown.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
   report(result, run.dir.root);
+}
+
+/**
+ * The training progress display: a bar on a terminal, else a plain line at least every
+ * BIGGAN_PROGRESS_INTERVAL seconds (progress.ts). It shows the latest log.jsonl 'train'
+ * record's values, and the long parts between iterations (standing statistics,
+ * checkpoint, sample sheet, evaluation) as they run; before training, data preparation
+ * and graph compilation get their own lines.
+ */
+function trainProgress(): { iteration: (p: ProgressInfo) => void; phase: (p: PhaseInfo) => void; stop: () => void } {
+  const tty = process.stderr.isTTY;
+  let bar: Progress | null = null;
+  let before: { what: string; bar: Progress } | null = null;
+  let step = 0;
+  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '-');
+  return {
+    iteration: (p) => {
+      before?.bar.stop();
+      before = null;
+      bar ??= progressBar(p.total, 'training', ' | {ips} it/s | D real {dr} fake {df} | G {g}{at}{ev}{phase}');
+      step = p.step;
+      bar.update(p.step, {
+        ips: Number.isFinite(p.itPerS) ? p.itPerS.toFixed(2) : '-', dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss),
+        at: p.loggedStep > 0 && p.loggedStep !== p.step ? ` (log step ${p.loggedStep})` : '',
+        ev: p.eval ? ` | ${evalText(p.eval)}` : '', phase: '',
+      });
+      if (!tty && p.eval?.step === p.step) process.stderr.write(`step ${p.step}/${p.total}: ${evalText(p.eval)}\n`);
+    },
+    phase: (ph) => {
+      if (bar) {
+        bar.update(step, { phase: ph.done < ph.total ? ` | ${ph.what} ${ph.done}/${ph.total}` : '' });
+        return;
+      }
+      if (before?.what !== ph.what) {
+        before?.bar.stop();
+        before = { what: ph.what, bar: progressBar(ph.total, ph.what) };
+      }
+      before.bar.update(ph.done);
+    },
+    stop: () => {
+      before?.bar.stop();
+      bar?.stop();
+    },
+  };
 }
 
 /** The evaluation flags, when any is given (checked by TrainRun.open). */
