@@ -11,7 +11,7 @@ import { parseClasses, oneHotVectors, readClassVectors, argmaxRows, classLabel }
 import { Sampler } from '../../sample/sampler.js';
 import { GraphCache } from '../../sample/graph-cache.js';
 import { interpolationInputs, InterpolationKind } from '../../sample/interpolation.js';
-import { imagesToGrid, writePng } from '../../image/image-grid.js';
+import { imagesToGrid, labelledTileScale, writePng } from '../../image/image-grid.js';
 import { progressBar } from '../progress.js';
 import { positiveInt, nonNegativeInt, finiteNumber } from '../options.js';
 
@@ -131,7 +131,8 @@ export async function runSample(opts: SampleOptions): Promise<void> {
   if (ext === '.npy') {
     writeNpy(opts.out, { dtype: 'float32', shape: [n, 3, R, R], data: images });
   } else {
-    const grid = imagesToGrid(images, n, 3, R, R, { columns: opts.columns ?? Math.min(n, 8), labels });
+    // small tiles are magnified so their captions are readable (32 px: 3x)
+    const grid = imagesToGrid(images, n, 3, R, R, { columns: opts.columns ?? Math.min(n, 8), labels, tileScale: labelledTileScale(R) });
     writePng(opts.out, grid.rgba, grid.width, grid.height);
   }
   process.stderr.write(`wrote ${n} image${n === 1 ? '' : 's'} (${model.kind} ${R}x${R}${model.usesTruncation ? `, truncation ${truncation}` : ''}) to ${opts.out}\n`);
