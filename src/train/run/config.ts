@@ -186,7 +186,7 @@ function paperDefaults(resolution: number, arch: Arch): TrainConfig {
 }
 
 /**
- * The embedded demo (no --data): BigGAN 32x32 at width 8 on 8 synthetic hue classes,
+ * The embedded demo (no --data): BigGAN 32x32 at width 8 on 8 synthetic classes (shape and colour),
  * 300 iterations. Higher learning rates and a short EMA horizon than the paper's,
  * so that class-conditional samples appear within a couple of minutes on 2 cores.
  */

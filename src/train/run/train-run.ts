@@ -643,7 +643,7 @@ function createEvaluator(e: TrainEvalOptions, runtime: RuntimeOptions = {}): Per
 async function openRunDataset(c: TrainConfig, opts: TrainRunOptions, note: (line: string) => void): Promise<PreparedDataset> {
   if (c.data === null) {
     const s = c.synthetic;
-    note(`no --data: training on the embedded synthetic dataset (${s.numClasses} hue classes, ${s.count} images, ${c.resolution}x${c.resolution})`);
+    note(`no --data: training on the embedded synthetic dataset (${s.numClasses} classes of shape and colour, ${s.count} images, ${c.resolution}x${c.resolution})`);
     return syntheticDataset({ numClasses: s.numClasses, count: s.count, resolution: c.resolution, seed: s.seed });
   }
   if (!fs.existsSync(c.data.replace(/:[^:]*\.npy$/i, ''))) throw new UserError(`--data ${c.data} does not exist`);
