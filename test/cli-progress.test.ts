@@ -49,7 +49,10 @@ test('the terminal bar never shows its raw template, before or after the payload
   const bar = progressBar(10, 'training', ' | {ips} it/s | G {g}{ev}', { tty: true, stream });
   bar.update(1, { ips: '2.00' }); // g and ev not given yet
   bar.update(2, { g: '0.500' });
+  bar.update(2, { ev: ' | standing statistics 3/9' }); // the same count: payload only
   bar.stop();
+  assert.match(out, /standing statistics 3\/9/);
+  assert.doesNotMatch(out, /ETA (INF|NULL|NF|LL)/, 'a repeated count leaves the ETA alone');
   assert.match(out, /training .*0\/10/); // the first render, before any payload
   assert.match(out, /2\.00 it\/s \| G 0\.500/);
   assert.doesNotMatch(out, /\{(ips|g|ev)\}/);

@@ -61,7 +61,12 @@ export function progressBar(total: number, label: string, extraFormat = '', opts
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, blank);
-  return { update: (done, payload) => bar.update(done, payload), stop: () => bar.stop() };
+  let last = 0;
+  return {
+    // the same count again only changes the payload: feeding it to cli-progress's ETA would make it INF / NULL
+    update: (done, payload) => (done === last ? bar.update(payload ?? {}) : ((last = done), bar.update(done, payload))),
+    stop: () => bar.stop(),
+  };
 }
 
 /** Plain progress lines at a bounded interval (non-terminal output). */
