@@ -172,7 +172,7 @@ export function registerTrain(program: Command): void {
     .option('--cache <path>', 'prepared-data cache file or folder (default: $BIGGAN_CACHE_DIR/data, else $XDG_CACHE_HOME/biggan-ts/data, else ~/.cache/biggan-ts/data)')
     .option('--synthetic-classes <k>', 'embedded data: number of classes (default 8)', positiveInt)
     .option('--synthetic-count <n>', 'embedded data: number of images (default 100 per class)', positiveInt)
-    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores; demo 1)', positiveInt)
     // periodic evaluation of G_ema (IS, FID) into log.jsonl
     .option('--stats <file.npz>', 'FID reference statistics (from biggan fid-stats): evaluate IS and FID of G_ema during training')
     .option('--inception <file>', `Inception weights for --stats / --eval-every (default: $BIGGAN_INCEPTION); 'procedural' = the test fixtures' stand-in (testing aid, meaningless scores)`)
