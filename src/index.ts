@@ -16,7 +16,7 @@ export { type ArrayInput, readNpy, writeNpy, readNpz, writeNpz } from './api/arr
 export { Generator, type Images, type LoadGeneratorOptions, type SampleOptions, type InterpolateOptions, loadGenerator } from './api/generator.js';
 export { Discriminator, type DiscriminatorInfo, type LoadDiscriminatorOptions, type ScoreOptions, loadDiscriminator } from './api/discriminator.js';
 export { type ImageSheetOptions, writeImageSheet } from './api/image-sheet.js';
-export { type TrainOptions, type TrainFlagOptions, type ProgressInfo, type EvalInfo, type TrainResult, type LatentDistribution, type OrthoVariant, train } from './api/train.js';
+export { type TrainOptions, type TrainFlagOptions, type ProgressInfo, type PhaseInfo, type EvalInfo, type TrainResult, type LatentDistribution, type OrthoVariant, train } from './api/train.js';
 export { type EvaluateOptions, type EvaluationResult, type EvalMetric, type ClassSampling, type EpsOffsetPolicy, evaluate } from './api/evaluate.js';
 export { Inception, type InceptionOutputs, type InceptionPipeline, type LoadInceptionOptions, loadInception, readStatsFile, writeStatsFile } from './api/evaluation.js';
 export { packageVersion } from './package-info.js';

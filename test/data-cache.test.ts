@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { imageDecodeCount } from '../src/data/decode.js';
-import { openDataset, readPreparedHeader, PreparedDataset } from '../src/data/prepared-dataset.js';
+import { openDataset, readPreparedHeader, PreparedDataset, defaultCacheDirs } from '../src/data/prepared-dataset.js';
+import { cacheRoot } from '../src/cache-dir.js';
+import { defaultCacheDir } from '../src/sample/graph-cache.js';
 
 const roots: string[] = [];
 test.after(() => {
@@ -30,9 +32,31 @@ async function makeData(root: string): Promise<string> {
   return data;
 }
 
-test('prepared once beside the data, reused without decoding, re-prepared when the source changes', async () => {
+/** Runs fn with BIGGAN_CACHE_DIR (and XDG_CACHE_HOME) set as given, restoring them after. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (v: Record<string, string | undefined>): void => {
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) delete process.env[k];
+      else process.env[k] = x;
+    }
+  };
+  set(vars);
+  try {
+    return await fn();
+  } finally {
+    set(saved);
+  }
+}
+
+test('prepared once in the user cache directory (never beside the data), reused without decoding, re-prepared when the source changes', async () => {
   const root = tmpDir();
   const data = await makeData(root);
+  const cacheDir = tmpDir();
+  await withEnv({ BIGGAN_CACHE_DIR: cacheDir }, () => preparedOnce(root, data, cacheDir));
+});
+
+async function preparedOnce(root: string, data: string, cacheDir: string): Promise<void> {
   const logs: string[] = [];
   const log = (l: string) => logs.push(l);
 
@@ -40,7 +64,8 @@ test('prepared once beside the data, reused without decoding, re-prepared when t
   const first = await openDataset(data, { resolution: 4, log });
   assert.equal(first.reused, false);
   assert.equal(imageDecodeCount() - before, 3);
-  assert.ok(first.file!.startsWith(path.join(root, '.biggan-cache') + path.sep), first.file!);
+  assert.ok(first.file!.startsWith(path.join(cacheDir, 'data') + path.sep), first.file!);
+  assert.deepEqual(fs.readdirSync(root).sort(), ['flowers'], 'nothing written beside the data');
   assert.match(path.basename(first.file!), /^flowers-folder-4px-[0-9a-f]{12}\.bgd$/);
   const h = readPreparedHeader(first.file!);
   assert.equal(h.count, 3);
@@ -91,31 +116,48 @@ test('prepared once beside the data, reused without decoding, re-prepared when t
   assert.equal(fifth.reused, false);
   assert.equal(fifth.count, 4);
   fifth.close();
-  assert.deepEqual(fs.readdirSync(path.join(root, '.biggan-cache')).filter((n) => n.endsWith('.tmp')), []);
+  assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'data')).filter((n) => n.endsWith('.tmp')), []);
+  assert.deepEqual(fs.readdirSync(root).sort(), ['flowers'], 'nothing written beside the data');
+}
+
+test('the cache root: BIGGAN_CACHE_DIR, else XDG_CACHE_HOME/biggan-ts, else ~/.cache/biggan-ts', async () => {
+  const xdg = tmpDir();
+  const home = tmpDir();
+  await withEnv({ BIGGAN_CACHE_DIR: undefined, XDG_CACHE_HOME: xdg, HOME: home }, async () => {
+    assert.equal(cacheRoot(), path.join(xdg, 'biggan-ts'));
+    assert.equal(defaultCacheDirs().primary, path.join(xdg, 'biggan-ts', 'data'));
+    const root = tmpDir();
+    const ds = await openDataset(await makeData(root), { resolution: 2 });
+    assert.ok(ds.file!.startsWith(path.join(xdg, 'biggan-ts', 'data') + path.sep), ds.file!);
+    ds.close();
+  });
+  await withEnv({ BIGGAN_CACHE_DIR: undefined, XDG_CACHE_HOME: undefined, HOME: home }, async () => {
+    assert.equal(cacheRoot(), path.join(home, '.cache', 'biggan-ts'));
+  });
+  await withEnv({ BIGGAN_CACHE_DIR: path.join(home, 'mine'), XDG_CACHE_HOME: xdg }, async () => {
+    assert.equal(cacheRoot(), path.join(home, 'mine'));
+    assert.equal(defaultCacheDir(), cacheRoot(), 'the graph cache shares the root');
+  });
 });
 
 test('explicit cache path, temp-dir fallback, and reading per image from a large cache', async () => {
   const root = tmpDir();
   const data = await makeData(root);
-  // Make `.biggan-cache` unusable as a folder (as a read-only data folder would be): a plain file in its place.
-  fs.writeFileSync(path.join(root, '.biggan-cache'), 'not a folder');
+  // Make the cache directory unusable (a plain file in its place, as a read-only home would be).
+  const blocked = path.join(root, 'blocked');
+  fs.writeFileSync(blocked, 'not a folder');
   const tmp = tmpDir();
-  const saved = process.env.TMPDIR;
-  process.env.TMPDIR = tmp;
-  try {
+  await withEnv({ TMPDIR: tmp, BIGGAN_CACHE_DIR: blocked }, async () => {
     const logs: string[] = [];
     const ds = await openDataset(data, { resolution: 4, log: (l) => logs.push(l) });
-    assert.ok(ds.file!.startsWith(path.join(tmp, 'biggan-cache') + path.sep), ds.file!);
+    assert.ok(ds.file!.startsWith(path.join(tmp, 'biggan-ts-cache', 'data') + path.sep), ds.file!);
     assert.ok(logs.some((l) => /cannot write a cache in .*; using /.test(l)), logs.join('\n'));
     ds.close();
     const again = await openDataset(data, { resolution: 4 });
     assert.equal(again.reused, true);
     assert.equal(again.file, ds.file);
     again.close();
-  } finally {
-    if (saved === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = saved;
-  }
+  });
 
   const explicit = path.join(root, 'mine', 'set.bgd');
   fs.mkdirSync(path.dirname(explicit));

@@ -112,8 +112,10 @@ test('flips mirror whole images left-right, about half the time', () => {
 
 test('a file-backed dataset read per image gives the same batches as one in memory', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-data-loader-'));
-  const dir = path.join(root, 'arrays'); // the default cache goes beside it, inside root
+  const dir = path.join(root, 'arrays');
   fs.mkdirSync(dir);
+  const savedCache = process.env.BIGGAN_CACHE_DIR;
+  process.env.BIGGAN_CACHE_DIR = path.join(root, 'cache'); // the default cache, inside root
   try {
     const n = 9;
     const images = new Uint8Array(n * 4 * 4 * 3).map((_, i) => (i * 11) % 256);
@@ -125,6 +127,8 @@ test('a file-backed dataset read per image gives the same batches as one in memo
     same(take(new BatchLoader(mem, { batchSize: 4, seed: 1, flip: true }), 5), take(new BatchLoader(disk, { batchSize: 4, seed: 1, flip: true }), 5));
     disk.close();
   } finally {
+    if (savedCache === undefined) delete process.env.BIGGAN_CACHE_DIR;
+    else process.env.BIGGAN_CACHE_DIR = savedCache;
     fs.rmSync(root, { recursive: true, force: true });
   }
 });

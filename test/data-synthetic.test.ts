@@ -2,7 +2,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchLoader } from '../src/data/batch-loader.js';
 import {
-  classifySynthetic, classifySyntheticBatch, generateSynthetic, syntheticClassNames, syntheticDataset,
+  classifySynthetic, classifySyntheticBatch, generateSynthetic, insideSyntheticShape, renderSyntheticImage, SYNTHETIC_SHAPES, syntheticClassNames, syntheticDataset,
+  type SyntheticShape,
 } from '../src/data/synthetic.js';
 
 test('synthetic data is deterministic, balanced and varied', () => {
@@ -14,7 +15,8 @@ test('synthetic data is deterministic, balanced and varied', () => {
   assert.deepEqual(a.images, b.images);
   assert.notDeepEqual(a.images, c.images);
   assert.deepEqual(Array.from(a.labels.subarray(0, 7)), [0, 1, 2, 3, 4, 0, 1]);
-  assert.deepEqual(syntheticClassNames(4), ['hue-000', 'hue-090', 'hue-180', 'hue-270']);
+  assert.deepEqual(syntheticClassNames(4), ['disc', 'square', 'triangle', 'ring']);
+  assert.deepEqual(syntheticClassNames(10).slice(7), ['checker-252', 'disc-288', 'square-324']);
   // Images of one class are not copies of each other (shape position/size, noise).
   const per = 32 * 32 * 3;
   assert.notDeepEqual(a.images.subarray(0, per), a.images.subarray(5 * per, 6 * per));
@@ -22,6 +24,27 @@ test('synthetic data is deterministic, balanced and varied', () => {
   const more = generateSynthetic({ numClasses: 5, count: 80, seed: 11 });
   assert.deepEqual(more.images.subarray(0, a.images.length), a.images);
   assert.throws(() => generateSynthetic({ numClasses: 1 }), RangeError);
+});
+
+test('classes differ in shape: each shape has its own geometry', () => {
+  const at = (shape: SyntheticShape, px: number, py: number): boolean => insideSyntheticShape(shape, px, py, 0.25);
+  assert.equal(new Set(SYNTHETIC_SHAPES).size, 8);
+  assert.deepEqual(SYNTHETIC_SHAPES.map((s) => at(s, 0.01, 0.01)), [true, true, true, false, true, true, true, true], 'centre: only the ring is hollow');
+  assert.ok(at('square', 0.2, 0.2) && !at('disc', 0.2, 0.2) && !at('diamond', 0.2, 0.2) && !at('cross', 0.2, 0.2), 'corners: the square only');
+  assert.ok(at('triangle', 0.2, 0.19) && !at('triangle', 0.2, -0.19), 'the triangle is wide at the bottom, narrow at the top');
+  assert.ok(at('cross', 0.24, 0) && at('cross', 0, 0.24) && at('diamond', 0.26, 0) && !at('disc', 0.26, 0));
+  assert.ok(at('stripes', 0.3, 0.01) && !at('stripes', 0.3, 0.2) && at('stripes', 0.9, 0.35), 'horizontal bands');
+  assert.ok(at('checker', 0.01, 0.01) && !at('checker', 0.3, 0.01) && at('checker', 0.3, 0.3));
+  // rendered: the bright (shape) pixels of a noiseless image of each class cover different areas
+  const R = 32;
+  const fractions = SYNTHETIC_SHAPES.map((_, k) => {
+    const img = new Uint8Array(R * R * 3);
+    renderSyntheticImage(0, k, 8, R, img, 0, 0);
+    const lum = Array.from({ length: R * R }, (_, p) => img[3 * p]! + img[3 * p + 1]! + img[3 * p + 2]!);
+    const mid = (Math.min(...lum) + Math.max(...lum)) / 2;
+    return lum.filter((v) => v > mid).length / (R * R);
+  });
+  for (const f of fractions) assert.ok(f > 0.02 && f < 0.7, `shape area ${fractions.join(', ')}`);
 });
 
 test('the classifier recognises real synthetic samples (~100%) at several sizes and class counts', () => {

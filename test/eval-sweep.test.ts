@@ -30,7 +30,8 @@ test('truncation sweep (BigGAN): table, IS-FID plot and per-threshold report', (
     '-n', '4', '--splits', '2', '--batch', '4', '--truncation-sweep', '0.5:1.5:0.5', '--fid-eps-offset', 'never', '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
-  assert.equal(lines.length, 5, r.stdout);
+  assert.equal(lines.length, 6, r.stdout);
+  assert.match(lines.pop()!, /procedural Inception: a testing aid/);
   assert.match(lines[0]!, /truncation\s+IS\s+FID/);
   assert.deepEqual(lines.slice(2).map((l) => l.trim().split(/\s+/)[0]), ['0.5', '1', '1.5']);
   const plot = path.join(tmp, 'sweep-sweep.png');
@@ -52,7 +53,7 @@ test('truncation sweep (BigGAN-deep): values above 1 are dropped with a note, or
     '--truncation-sweep', '0.5:1.5:0.5', '--plot', plot]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /note: BigGAN-deep's truncation must be in \(0, 1\].*1 value\(s\) above 1 dropped/);
-  assert.deepEqual(r.stdout.trim().split('\n').slice(2).map((l) => l.trim().split(/\s+/)[0]), ['0.5', '1']);
+  assert.deepEqual(r.stdout.trim().split('\n').slice(2, -1).map((l) => l.trim().split(/\s+/)[0]), ['0.5', '1']);
   assert.ok(fs.existsSync(plot));
   const bad = biggan(['eval', '--weights', weights, '--stats', stats, ...P, '-n', '2', '--metrics', 'fid', '--truncation-sweep', '1.5,2']);
   assert.equal(bad.status, 1);

@@ -20,6 +20,7 @@ import { checkSampleCount, makeMetricPlan, parseMetricList } from '../src/eval/m
 import { PeriodicEvaluator } from '../src/eval/periodic-eval.js';
 import { mergeShards, readReferenceStats, readShard, writeShard } from '../src/eval/stats-shards.js';
 import { parseSweepSpec, sweepTable, thresholdsForModel } from '../src/eval/truncation-sweep.js';
+import { clampNegativeFid, fidNote } from '../src/eval/evaluate.js';
 import { PT_REF } from './fixture-paths.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-eval-units-'));
@@ -219,6 +220,15 @@ test('shards: merging equals the whole; mismatched or mu/sigma-only files are re
   const small = path.join(tmp, 'small.npz');
   writeNpz(small, { mu: { dtype: 'float64', shape: [64], data: new Float64Array(64) }, sigma: { dtype: 'float64', shape: [64, 64], data: new Float64Array(64 * 64) } });
   userError(() => readReferenceStats(small), /64-dimensional statistics.*2048.*--dims 64/);
+});
+
+test('a FID below 0 by rounding is reported as 0, the computed value kept and noted', () => {
+  assert.deepEqual(clampNegativeFid({ fid: -3e-13, is_mean: 2 }), { fid: 0, fid_raw: -3e-13, is_mean: 2 });
+  assert.match(fidNote(clampNegativeFid({ fid: -3e-13 }))!, /^FID came out as -3\.00e-13, below 0 only by floating-point cancellation.*reported as 0/);
+  assert.deepEqual(clampNegativeFid({ fid: 1.5 }), { fid: 1.5 });
+  assert.deepEqual(clampNegativeFid({ fid: 0 }), { fid: 0 });
+  assert.deepEqual(clampNegativeFid({ is_mean: 1, is_std: 0 }), { is_mean: 1, is_std: 0 });
+  assert.equal(fidNote({ fid: 1.5 }), null);
 });
 
 test('sweep table: one aligned row per threshold, columns for the metrics present', () => {

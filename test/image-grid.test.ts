@@ -13,7 +13,8 @@ import {
   measureText,
   truncateToWidth,
 } from '../src/image/bitmap-font.js';
-import { captionStripHeight, encodePng, imagesToGrid, toByte, writePng } from '../src/image/image-grid.js';
+import { captionStripHeight, encodePng, imagesToGrid, labelledTileScale, MIN_LABELLED_TILE, toByte, writePng } from '../src/image/image-grid.js';
+import { sheetGrid } from '../src/train/run/sample-sheet.js';
 import { decodePng, readPng } from '../src/image/png-read.js';
 import { assertUserError } from './assert-user-error.js';
 
@@ -172,6 +173,46 @@ test('labels change pixels only inside the caption strips, in a contrasting colo
     }
   }
   for (let i = 0; i < n; i++) assert.ok((changedPerTile[i] as number) > 0, `tile ${i} got a caption`);
+});
+
+test('tile scale magnifies by nearest neighbour; row labels sit in a column left of the tiles', () => {
+  const imgs = synthetic(4, 3, 2, 3);
+  const g = imagesToGrid(imgs, 4, 3, 2, 3, { columns: 2, padding: 1, tileScale: 3 });
+  assert.deepEqual([g.width, g.height], [2 * 9 + 3, 2 * 6 + 3]);
+  const px = (im: typeof g, x: number, y: number): number[] => [...im.rgba.subarray((y * im.width + x) * 4, (y * im.width + x) * 4 + 4)];
+  for (let y = 0; y < 6; y++) for (let x = 0; x < 9; x++) {
+    const at = (c: number): number => toByte(imgs[(c * 2 + Math.floor(y / 3)) * 3 + Math.floor(x / 3)] as number);
+    assert.deepEqual(px(g, 1 + x, 1 + y), [at(0), at(1), at(2), 255]);
+  }
+  const rowLabels = ['disc', 'a much longer class name'];
+  const r = imagesToGrid(imgs, 4, 3, 2, 3, { columns: 2, padding: 1, tileScale: 8, rowLabels, background: [255, 255, 255] });
+  const column = measureText(rowLabels[1]!).width + 4;
+  assert.deepEqual([r.width, r.height], [column + 2 * 24 + 3, 2 * 16 + 3]);
+  // ink only inside the label column, and in both rows
+  const inkRows = new Set<number>();
+  for (let y = 0; y < r.height; y++) for (let x = 0; x < r.width; x++) {
+    const v = px(r, x, y);
+    if (v[0] === 0 && v[1] === 0 && v[2] === 0 && x < column) inkRows.add(y < 1 + 16 ? 0 : 1);
+  }
+  assert.deepEqual([...inkRows].sort(), [0, 1]);
+  assert.deepEqual(px(r, column + 1, 1), [...[0, 1, 2].map((c) => toByte(imgs[c * 6] as number)), 255], 'tiles start after the column');
+  assert.throws(() => imagesToGrid(imgs, 4, 3, 2, 3, { columns: 2, rowLabels: ['one'] }), RangeError);
+  assert.throws(() => imagesToGrid(imgs, 4, 3, 2, 3, { tileScale: 0 }), RangeError);
+});
+
+test('labelled sheets are legible at every resolution: small tiles magnified, class names in full, never ids', () => {
+  assert.deepEqual([32, 64, 128, 256].map(labelledTileScale), [3, 2, 1, 1]);
+  for (const R of [32, 64, 128]) assert.ok(R * labelledTileScale(R) >= MIN_LABELLED_TILE);
+  // the training sheet at 32 px: 3 classes x 2 images, names longer than a 32 px tile
+  const names = ['triangle', 'stripes', 'airplane'];
+  const R = 32;
+  const ids = [0, 0, 1, 1, 2, 2];
+  const sheet = sheetGrid(synthetic(6, 3, R, R), R, ids, names, 2);
+  const column = Math.max(...names.map((n) => measureText(n).width)) + 4;
+  assert.equal(sheet.width, column + 2 * 96 + 3 * 2, 'tiles shown 3x (96 px), the longest name in full at the left');
+  assert.equal(sheet.height, 3 * 96 + 4 * 2);
+  // a caption of 15 characters fits a magnified 32 px tile uncut
+  assert.ok(measureText('airplane 0 cat!').width <= 32 * labelledTileScale(32) - 4);
 });
 
 test('PNG round trip through encodePng / writePng / readPng', () => {

@@ -146,8 +146,9 @@ test('bad data and bad flags: one-line errors before training', () => {
   const base = ['train', ...NET, '--resolution', '32', '--cache', cache, '--steps', '1', '--standing-passes', '1'];
 
   const bad = biggan([...base, '--data', folder, '--out', path.join(tmp, 'bad1')]);
-  assert.ok(isCleanError(bad), bad.stderr);
+  assert.ok(endsWithError(bad), bad.stderr); // after the data-preparation progress line
   assert.match(bad.stderr, /broken\.png/);
+  assert.ok(!fs.existsSync(path.join(tmp, 'bad1')), 'a run that fails validation leaves no run folder');
   const skipped = biggan([...base, '--data', folder, '--skip-bad', '--out', path.join(tmp, 'bad2')]);
   assert.equal(skipped.status, 0, skipped.stderr);
   assert.match(skipped.stderr, /skip/i);
@@ -166,6 +167,8 @@ test('bad data and bad flags: one-line errors before training', () => {
     const e = biggan([...base, ...args]);
     assert.ok(endsWithError(e) || isCleanError(e), `${args.join(' ')}: ${e.stderr}`);
     assert.match(e.stderr, message, args.join(' '));
+    const out = args[args.indexOf('--out') + 1]!;
+    if (!out.endsWith('bad2')) assert.ok(!fs.existsSync(out), `${args.join(' ')}: no run folder left behind`);
   }
 });
 

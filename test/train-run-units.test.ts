@@ -100,7 +100,8 @@ test("config: the paper's recipe by default, the demo preset without --data, res
   const demo = resolveConfig({});
   assert.equal(demo.data, null);
   assert.equal(demo.resolution, 32);
-  assert.equal(demo.steps, 300);
+  assert.equal(demo.steps, 600);
+  assert.equal(demo.dSteps, 1);
   assert.equal(resolveConfig({ batch: 7 }).standingBatch, 7);
   assert.throws(() => resolveConfig({ data: 'x', resolution: 48 }), UserError);
   assert.throws(() => resolveConfig({ gLr: -1 }), /--g-lr/);

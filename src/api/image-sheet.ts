@@ -1,6 +1,6 @@
 /** Images to a labelled PNG sheet (the layout `biggan sample --out x.png` writes). */
 import { UserError } from '../errors.js';
-import { imagesToGrid, writePng } from '../image/image-grid.js';
+import { imagesToGrid, labelledTileScale, writePng } from '../image/image-grid.js';
 import type { ArrayInput } from './arrays.js';
 
 export interface ImageSheetOptions {
@@ -23,6 +23,8 @@ export async function writeImageSheet(images: ArrayInput & { labels?: readonly s
   if (labels && labels.length !== n) throw new UserError(`writeImageSheet: ${labels.length} labels for ${n} images`);
   const columns = opts.columns ?? Math.min(n, 8);
   if (!(Number.isInteger(columns) && columns > 0)) throw new UserError(`writeImageSheet: columns must be a positive integer, got ${columns}`);
-  const grid = imagesToGrid(images.data, n, c as 1 | 3, h, w, { columns, labels: labels ? [...labels] : undefined });
+  // small tiles are magnified so their captions are readable (32 px: 3x)
+  const tileScale = labels && h === w ? labelledTileScale(h) : 1;
+  const grid = imagesToGrid(images.data, n, c as 1 | 3, h, w, { columns, labels: labels ? [...labels] : undefined, tileScale });
   writePng(file, grid.rgba, grid.width, grid.height);
 }

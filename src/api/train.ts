@@ -12,9 +12,9 @@ import { UserError } from '../errors.js';
 import type { CollapseConfig, TrainFlags } from '../train/run/config.js';
 import type { LatentDistribution } from '../train/run/latents.js';
 import type { OrthoVariant } from '../train/orthogonal-regularization.js';
-import { TrainRun, type EvalInfo, type ProgressInfo, type TrainEvalOptions, type TrainResult } from '../train/run/train-run.js';
+import { TrainRun, type EvalInfo, type PhaseInfo, type ProgressInfo, type TrainEvalOptions, type TrainResult } from '../train/run/train-run.js';
 
-export type { EvalInfo, ProgressInfo, TrainResult, LatentDistribution, OrthoVariant };
+export type { EvalInfo, PhaseInfo, ProgressInfo, TrainResult, LatentDistribution, OrthoVariant };
 
 /** `biggan train`'s flags, camelCased (`--d-ch` is `dCh`); absent: the paper's default (or, on resume, the run's own). */
 export interface TrainFlagOptions {
@@ -98,6 +98,8 @@ export interface TrainOptions extends TrainFlagOptions {
   evalTruncation?: number;
   /** After every iteration. */
   onProgress?: (p: ProgressInfo) => void;
+  /** Progress of the long parts outside iterations (data preparation, standing statistics, checkpoint, sheets, evaluation). */
+  onPhase?: (p: PhaseInfo) => void;
   /** One-line notes (data preparation, compiled graphs, checkpoints...). */
   onNote?: (line: string) => void;
   /** Abort to stop after the current iteration, with a checkpoint (result status 'interrupted'). */
@@ -110,7 +112,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   'standingBatch', 'latent', 'zStd', 'r1Gamma', 'sigmaClamp', 'sigmaClampRatio', 'sigmaReg', 'sigmaRegRatio', 'sigmaRegStrength', 'graphs', 'checkpointEvery',
   'keepCheckpoints', 'logEvery', 'svEvery', 'sampleEvery', 'collapseWatch', 'collapseAction', 'collapseWarmup', 'collapseSigmaFactor', 'collapseSigmaWindow',
   'collapseDLossLow', 'collapseDLossHigh', 'collapseDLossWindow', 'collapseDiversity', 'flip', 'syntheticClasses', 'syntheticCount',
-  'out', 'resume', 'skipBad', 'cache', 'threads', 'stats', 'inception', 'evalEvery', 'evalN', 'evalTruncation', 'onProgress', 'onNote', 'signal',
+  'out', 'resume', 'skipBad', 'cache', 'threads', 'stats', 'inception', 'evalEvery', 'evalN', 'evalTruncation', 'onProgress', 'onPhase', 'onNote', 'signal',
 ]);
 
 /** The run's flags from the options (undefined: not given). */
@@ -205,6 +207,7 @@ export async function openTrainingRun(options: TrainOptions, testing: { faultNan
     note: options.onNote ?? (() => {}),
     faultNanAtStep: testing.faultNanAtStep,
     progress: options.onProgress,
+    phase: options.onPhase,
     eval: evalOptionsFrom(options),
   });
 }

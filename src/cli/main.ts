@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
+import { packageVersion } from '../package-info.js';
 import { registerSample } from './commands/sample.js';
 import { registerDiscriminate } from './commands/discriminate.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program
     .name('biggan')
     .description('BigGAN and BigGAN-deep in TypeScript: train, sample, discriminate, evaluate, export (onnxruntime)')
+    .version(packageVersion(), '-V, --version', 'print the version of biggan-ts')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerSample(program);

@@ -15,11 +15,14 @@
  * into place only when complete (fsynced), so a crash never leaves a partial
  * cache under the final name; the fixed prefix is written last.
  *
- * Cache location: by default `<folder containing the data>/.biggan-cache/` (for
- * `/d/flowers` that is `/d/.biggan-cache/flowers-folder-128px-<hash>.bgd`); if
- * that folder cannot be created or written (read-only data), the OS temp dir's
- * `biggan-cache/` is used instead. `cache` names an explicit file (or an
- * existing folder to put the default name in). The header records the source's
+ * Cache location: by default the user cache directory's `data/` folder
+ * (cache-dir.ts: `$BIGGAN_CACHE_DIR`, else `$XDG_CACHE_HOME/biggan-ts`, else
+ * `~/.cache/biggan-ts`; for `/d/flowers` that is
+ * `~/.cache/biggan-ts/data/flowers-folder-128px-<hash>.bgd`), never the dataset's own
+ * folder (it may be read-only or shared); if that folder cannot be created or
+ * written, the OS temp dir's `biggan-ts-cache/data/` is used instead. `cache` names
+ * an explicit file (or an existing folder to put the default name in). The name's
+ * hash covers the source's absolute path, so datasets of the same name do not collide. The header records the source's
  * path and fingerprint (file list, sizes, mtimes); a cache whose fingerprint no
  * longer matches is prepared again.
  */
@@ -29,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { regularFileSize } from '../io/read-file.js';
+import { cacheRoot } from '../cache-dir.js';
 import { cropAndResize } from './area-resize.js';
 import { BadImageError } from './decode.js';
 import { openImageSource } from './sources/index.js';
@@ -71,7 +75,7 @@ export interface PreparedHeader {
 export interface PrepareOptions {
   /** Training resolution (square side in pixels). */
   resolution: number;
-  /** Explicit cache file, or an existing folder to hold the default file name. Default: `.biggan-cache/` beside the data. */
+  /** Explicit cache file, or an existing folder to hold the default file name. Default: the user cache directory's `data/` (cache-dir.ts). */
   cache?: string;
   /** Leave out unreadable images (and report how many) instead of stopping. Default false. */
   skipBad?: boolean;
@@ -339,11 +343,11 @@ function cacheFileName(source: ImageSource, opts: PrepareOptions): string {
   return `${base}-${source.kind}-${opts.resolution}px-${hash}.bgd`;
 }
 
-/** The folder the default cache goes in, and the temp-dir fallback. */
-export function defaultCacheDirs(dataLocation: string): { primary: string; fallback: string } {
+/** The folder the default cache goes in (the user cache directory's data/), and the temp-dir fallback. */
+export function defaultCacheDirs(): { primary: string; fallback: string } {
   return {
-    primary: path.join(path.dirname(path.resolve(dataLocation)), '.biggan-cache'),
-    fallback: path.join(os.tmpdir(), 'biggan-cache'),
+    primary: path.join(cacheRoot(), 'data'),
+    fallback: path.join(os.tmpdir(), 'biggan-ts-cache', 'data'),
   };
 }
 
@@ -396,7 +400,7 @@ export async function openDataset(spec: string, opts: PrepareOptions): Promise<P
   try {
     const fingerprint = source.fingerprint();
     const name = cacheFileName(source, opts);
-    const dirs = defaultCacheDirs(source.location);
+    const dirs = defaultCacheDirs();
     const candidates = opts.cache !== undefined
       ? [explicitCacheFile(opts.cache, name)]
       : [path.join(dirs.primary, name), path.join(dirs.fallback, name)];
@@ -427,7 +431,7 @@ export async function openDataset(spec: string, opts: PrepareOptions): Promise<P
       }
     }
 
-    // Pick where to write: the explicit path, else beside the data, else the temp dir.
+    // Pick where to write: the explicit path, else the user cache directory, else the temp dir.
     let writer: AtomicStreamWriter;
     if (opts.cache !== undefined) {
       try {

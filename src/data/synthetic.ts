@@ -3,14 +3,17 @@
  * and for learning tests, with a matching classifier that judges generated
  * images.
  *
- * Class k of K has the hue k/K of the colour circle. Every image of it is a
- * background of that hue (random saturation and brightness), one brighter,
- * paler shape of the same hue (disc or square, random position and size), and
- * Gaussian pixel noise. The image's own hue is jittered by at most ±0.2 of the
- * spacing between class hues. Because background and shape share the hue, the
- * image's mean colour has that hue too (mixing colours of one hue only adds grey),
- * so classifySynthetic — the hue of the mean colour, matched to the nearest class
- * hue — recognises real samples essentially always.
+ * Class k of K differs from the others in shape and in colour: it has the shape
+ * SYNTHETIC_SHAPES[k mod 8] (disc, square, triangle, ring, cross, stripes, diamond,
+ * checker) and the hue k/K of the colour circle. Every image of it is a darker
+ * background of that hue (random saturation and brightness), the class's shape in
+ * a brighter, paler colour of the same hue (random position and size; stripes and
+ * checker fill the image with a random phase), and Gaussian pixel noise, so a sample
+ * sheet shows each class at a glance. The image's own hue is jittered by at most
+ * ±0.2 of the spacing between class hues. Because background and shape share the
+ * hue, the image's mean colour has that hue too (mixing colours of one hue only adds
+ * grey), so classifySynthetic — the hue of the mean colour, matched to the nearest
+ * class hue — recognises real samples essentially always.
  *
  * Sample i depends only on (seed, i, numClasses, resolution): its shape
  * parameters are drawn from an Rng keyed by (seed, i) in resolution-independent
@@ -54,10 +57,42 @@ export function syntheticClassHue(k: number, numClasses: number): number {
   return k / numClasses;
 }
 
-/** Class names: "hue-<degrees>". */
+export const SYNTHETIC_SHAPES = ['disc', 'square', 'triangle', 'ring', 'cross', 'stripes', 'diamond', 'checker'] as const;
+export type SyntheticShape = (typeof SYNTHETIC_SHAPES)[number];
+
+/** Class k's shape. */
+export function syntheticClassShape(k: number): SyntheticShape {
+  return SYNTHETIC_SHAPES[k % SYNTHETIC_SHAPES.length]!;
+}
+
+/** Class names: the shape ("disc", "square", ...); with more classes than shapes, "<shape>-<hue degrees>". */
 export function syntheticClassNames(numClasses: number): string[] {
   checkClasses(numClasses);
-  return Array.from({ length: numClasses }, (_, k) => `hue-${String(Math.round((360 * k) / numClasses)).padStart(3, '0')}`);
+  return Array.from({ length: numClasses }, (_, k) =>
+    numClasses <= SYNTHETIC_SHAPES.length ? syntheticClassShape(k) : `${syntheticClassShape(k)}-${String(Math.round((360 * k) / numClasses)).padStart(3, '0')}`);
+}
+
+/**
+ * Whether the point (px, py), relative to the shape's centre in image units (the image is
+ * [0, 1]²; y grows downwards), lies in `shape` of size `rad`. Stripes and checker fill
+ * the whole image: for them (px, py) are absolute image coordinates plus a phase.
+ */
+export function insideSyntheticShape(shape: SyntheticShape, px: number, py: number, rad: number): boolean {
+  const ax = Math.abs(px);
+  const ay = Math.abs(py);
+  switch (shape) {
+    case 'disc': return px * px + py * py <= rad * rad;
+    case 'square': return ax <= rad * 0.85 && ay <= rad * 0.85;
+    case 'triangle': return py <= rad * 0.8 && py >= -rad && ax <= ((py + rad) / (1.8 * rad)) * rad; // apex up
+    case 'ring': {
+      const d2 = px * px + py * py;
+      return d2 <= rad * rad && d2 >= 0.3 * rad * rad;
+    }
+    case 'cross': return (ax <= rad * 0.3 && ay <= rad) || (ay <= rad * 0.3 && ax <= rad);
+    case 'stripes': return Math.floor(py * 6) % 2 === 0; // horizontal bands, each 1/6 of the image high
+    case 'diamond': return ax + ay <= rad * 1.1;
+    case 'checker': return (Math.floor(px * 4) + Math.floor(py * 4)) % 2 === 0; // 4x4 board
+  }
 }
 
 function fmix32(h: number): number {
@@ -119,19 +154,20 @@ export function renderSyntheticImage(
   const label = index % numClasses;
   const rng = sampleRng(seed, index);
   const hue = syntheticClassHue(label, numClasses) + (rng.uniform() - 0.5) * (0.4 / numClasses);
-  const bg = hsvToRgb(hue, 0.55 + 0.35 * rng.uniform(), 0.4 + 0.3 * rng.uniform());
-  const fg = hsvToRgb(hue, 0.3 + 0.25 * rng.uniform(), 0.8 + 0.12 * rng.uniform());
-  const disc = rng.uniform() < 0.5;
-  const cx = 0.25 + 0.5 * rng.uniform();
-  const cy = 0.25 + 0.5 * rng.uniform();
-  const rad = 0.12 + 0.18 * rng.uniform();
+  const bg = hsvToRgb(hue, 0.55 + 0.35 * rng.uniform(), 0.3 + 0.25 * rng.uniform());
+  const fg = hsvToRgb(hue, 0.2 + 0.25 * rng.uniform(), 0.85 + 0.12 * rng.uniform());
+  const shape = syntheticClassShape(label);
+  const fill = shape === 'stripes' || shape === 'checker';
+  // centre (or, for the filling patterns, phase) and size
+  const cx = fill ? -0.25 * rng.uniform() : 0.44 + 0.12 * rng.uniform();
+  const cy = fill ? -0.25 * rng.uniform() : 0.44 + 0.12 * rng.uniform();
+  const rad = 0.26 + 0.08 * rng.uniform();
   const R = resolution;
   for (let y = 0; y < R; y++) {
     const py = (y + 0.5) / R - cy;
     for (let x = 0; x < R; x++) {
       const px = (x + 0.5) / R - cx;
-      const inside = disc ? px * px + py * py <= rad * rad : Math.abs(px) <= rad * 0.85 && Math.abs(py) <= rad * 0.85;
-      const c = inside ? fg : bg;
+      const c = insideSyntheticShape(shape, px, py, rad) ? fg : bg;
       const o = offset + (y * R + x) * 3;
       for (let ch = 0; ch < 3; ch++) {
         const v = Math.round(c[ch]! * 255 + noise * rng.normal());

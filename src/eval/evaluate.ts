@@ -110,7 +110,26 @@ export async function scoreBatches(ctx: EvalContext, batches: AsyncIterable<Imag
     { is: { splits: plan.splits }, kid: { subsets: plan.kidSubsets, subsetSize: plan.kidSubsetSize }, fid: { epsOffset: plan.fidEpsOffset } },
   );
   const constantFeatures = !!fakeStats && (hasZeroVariance(fakeStats) || (!!reference.stats && hasZeroVariance(reference.stats)));
-  return { metrics, collected, constantFeatures };
+  return { metrics: clampNegativeFid(metrics), collected, constantFeatures };
+}
+
+/**
+ * FID is a squared distance, but it is computed as a difference of traces that cancel
+ * when the two sets are (nearly) the same, so rounding can leave it slightly below 0.
+ * Such a value is 0 within rounding: it is reported as 0, and the computed value is kept
+ * as fid_raw (fidNote says so in words).
+ */
+export function clampNegativeFid(metrics: MetricResult): MetricResult {
+  const fid = metrics.fid;
+  if (fid === undefined || !(fid < 0)) return metrics;
+  return { ...metrics, fid: 0, fid_raw: fid };
+}
+
+/** The note for a clamped FID (see clampNegativeFid), or null. */
+export function fidNote(metrics: MetricResult): string | null {
+  const raw = metrics.fid_raw;
+  if (raw === undefined) return null;
+  return `FID came out as ${raw.toExponential(2)}, below 0 only by floating-point cancellation between its terms (the sets' statistics are the same within rounding): reported as 0 (the computed value is fid_raw in the report)`;
 }
 
 function hasZeroVariance(s: GaussianStats): boolean {

@@ -53,9 +53,9 @@ export class PeriodicEvaluator {
   }
 
   /** IS (and FID with statistics) of `model` now. */
-  async evaluate(model: GeneratorModel): Promise<MetricResult> {
+  async evaluate(model: GeneratorModel, onProgress?: (done: number) => void): Promise<MetricResult> {
     const { n, seed, truncation, classSampling, batch, threads } = this.opts;
-    const r = await evaluateGenerator(model, this.ctx, { n, seed, truncation, classSampling, batch }, { threads });
+    const r = await evaluateGenerator(model, this.ctx, { n, seed, truncation, classSampling, batch }, { threads, onProgress });
     return r.metrics;
   }
 

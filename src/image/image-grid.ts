@@ -27,6 +27,23 @@ export interface GridOptions {
   background?: Color;
   /** Integer magnification of the caption font; default 1 (a 5x9 pixel glyph cell). */
   labelScale?: number;
+  /** Integer magnification of every tile (nearest neighbour); default 1. See labelledTileScale(). */
+  tileScale?: number;
+  /**
+   * One label per row, drawn in a column left of the tiles, vertically centred on the row's
+   * tiles, never truncated below ROW_LABEL_MAX_WIDTH pixels (the column is as wide as the longest).
+   */
+  rowLabels?: readonly string[];
+}
+
+/** Tiles narrower than this are magnified for a labelled sheet (captions get ~15 characters). */
+export const MIN_LABELLED_TILE = 96;
+/** Row labels longer than this many pixels are cut with '..'. */
+export const ROW_LABEL_MAX_WIDTH = 180;
+
+/** The integer tile magnification that makes a `size`-pixel tile at least MIN_LABELLED_TILE wide (32 -> 3, 64 -> 2, 128 -> 1). */
+export function labelledTileScale(size: number): number {
+  return Math.max(1, Math.ceil(MIN_LABELLED_TILE / size));
 }
 
 /** Blank pixels above and below the caption text inside its strip. */
@@ -60,8 +77,9 @@ function checkColor(c: Color): void {
 
 /**
  * Tiles `n` images of shape [channels, height, width] (NCHW, float in [-1, 1])
- * into a grid. Layout: `padding` pixels around every tile; with labels, each
- * tile is followed by a caption strip of captionStripHeight() pixels. Grey
+ * into a grid. Layout: with rowLabels, a label column at the left; `padding` pixels
+ * around every tile (magnified by tileScale); with labels, each tile is followed by a
+ * caption strip of captionStripHeight() pixels. Grey
  * (1-channel) images are replicated to RGB. The result is opaque unless the
  * background colour has alpha.
  */
@@ -91,11 +109,18 @@ export function imagesToGrid(
   if (labels && labels.length !== n) throw new RangeError(`got ${labels.length} labels for ${n} images`);
   const background: Color = opts.background ?? [0, 0, 0];
   checkColor(background);
+  const tileScale = opts.tileScale ?? 1;
+  checkPositiveInt('tile scale', tileScale);
 
   const rows = Math.ceil(n / columns);
+  const rowLabels = opts.rowLabels?.map((l) => truncateToWidth(l, ROW_LABEL_MAX_WIDTH, labelScale));
+  if (rowLabels && rowLabels.length !== rows) throw new RangeError(`got ${rowLabels.length} row labels for ${rows} rows`);
+  const tileW = width * tileScale;
+  const tileH = height * tileScale;
+  const labelColumn = rowLabels ? Math.max(0, ...rowLabels.map((l) => measureText(l, labelScale).width)) + 2 * CAPTION_SIDE_MARGIN : 0;
   const captionH = labels ? captionStripHeight(labelScale) : 0;
-  const cellH = height + captionH;
-  const outW = columns * width + (columns + 1) * padding;
+  const cellH = tileH + captionH;
+  const outW = labelColumn + columns * tileW + (columns + 1) * padding;
   const outH = rows * cellH + (rows + 1) * padding;
   const rgba = new Uint8Array(outW * outH * 4);
 
@@ -110,19 +135,24 @@ export function imagesToGrid(
 
   // Rec.601 luma decides whether dark or light text reads better on the strip.
   const ink: Color = 0.299 * br + 0.587 * bg + 0.114 * bb > 127.5 ? [0, 0, 0, 255] : [255, 255, 255, 255];
-  const textRoom = width - 2 * CAPTION_SIDE_MARGIN;
+  const textRoom = tileW - 2 * CAPTION_SIDE_MARGIN;
 
+  rowLabels?.forEach((text, r) => {
+    const y0 = padding + r * (cellH + padding);
+    drawText(rgba, outW, outH, CAPTION_SIDE_MARGIN, y0 + Math.floor((tileH - GLYPH_HEIGHT * labelScale) / 2), text, ink, labelScale);
+  });
   for (let i = 0; i < n; i++) {
-    const x0 = padding + (i % columns) * (width + padding);
+    const x0 = labelColumn + padding + (i % columns) * (tileW + padding);
     const y0 = padding + Math.floor(i / columns) * (cellH + padding);
     const base = i * channels * plane;
     // For grey images all three output channels read plane 0.
     const gOff = channels === 3 ? plane : 0;
     const bOff = channels === 3 ? 2 * plane : 0;
-    for (let y = 0; y < height; y++) {
+    for (let y = 0; y < tileH; y++) {
       let o = ((y0 + y) * outW + x0) * 4;
-      let s = base + y * width;
-      for (let x = 0; x < width; x++, o += 4, s++) {
+      const row = base + Math.floor(y / tileScale) * width;
+      for (let x = 0; x < tileW; x++, o += 4) {
+        const s = row + Math.floor(x / tileScale);
         rgba[o] = toByte(images[s] as number);
         rgba[o + 1] = toByte(images[s + gOff] as number);
         rgba[o + 2] = toByte(images[s + bOff] as number);
@@ -134,7 +164,7 @@ export function imagesToGrid(
       if (text.length === 0) continue;
       const tw = measureText(text, labelScale).width;
       // Centred under the tile; drawText clips, but truncation keeps it inside anyway.
-      drawText(rgba, outW, outH, x0 + Math.floor((width - tw) / 2), y0 + height + CAPTION_MARGIN, text, ink, labelScale);
+      drawText(rgba, outW, outH, x0 + Math.floor((tileW - tw) / 2), y0 + tileH + CAPTION_MARGIN, text, ink, labelScale);
     }
   }
   return { rgba, width: outW, height: outH };

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readFileForUser } from '../io/read-file.js';
 import type { GeneratorInfo } from './sample-inputs.js';
+import { cacheRoot } from '../cache-dir.js';
 
 export type { GeneratorInfo };
 
@@ -29,9 +30,7 @@ const GRAPH_VERSION = '1'; // bump when generator graphs change shape or semanti
 const KEEP_ENTRIES = 6;
 
 export function defaultCacheDir(): string {
-  if (process.env.BIGGAN_CACHE_DIR) return process.env.BIGGAN_CACHE_DIR;
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'biggan-ts');
+  return cacheRoot();
 }
 
 function fileIdentity(file: string): string {

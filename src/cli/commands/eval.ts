@@ -15,7 +15,7 @@ import { INCEPTION_PIPELINES, parseInceptionPipeline } from '../../metrics/incep
 import { loadGenerator, type LoadedGenerator } from '../../models/checkpoint.js';
 import { checkTruncation } from '../../sample/latents.js';
 import { CLASS_SAMPLINGS, parseClassSampling } from '../../eval/class-balance.js';
-import { type EvalContext, type ScoreResult, evaluateGenerator, loadReference, scoreBatches } from '../../eval/evaluate.js';
+import { type EvalContext, type ScoreResult, evaluateGenerator, fidNote, loadReference, scoreBatches } from '../../eval/evaluate.js';
 import { sha256File } from '../../eval/file-hash.js';
 import { imageBatches, openImageInput, type ImageInput } from '../../eval/image-input.js';
 import { chooseInception, inceptionWeightsSha256, loadExtractor } from '../../eval/inception-source.js';
@@ -53,6 +53,8 @@ interface EvalOptions {
 }
 
 const DEFAULT_N = 50000;
+/** Appended to the summary of a run with `--inception procedural`, so no copied number loses it. */
+const PROCEDURAL_SUMMARY = '[procedural Inception: a testing aid, these scores mean nothing]';
 
 export function registerEval(program: Command): void {
   program
@@ -207,7 +209,11 @@ export async function runEval(opts: EvalOptions): Promise<void> {
         report.truncation = null;
         report.sweep = rows.map((r) => ({ truncation: r.truncation, ...r.metrics }));
         if (rows.some((r) => r.constantFeatures)) constantFeatureNote();
-        process.stdout.write(`${sweepTable(rows)}\n`);
+        for (const r of rows) {
+          const clamped = fidNote(r.metrics);
+          if (clamped) note(`truncation ${r.truncation}: ${clamped}`);
+        }
+        process.stdout.write(`${sweepTable(rows)}\n${choice.procedural ? `${PROCEDURAL_SUMMARY}\n` : ''}`);
         const plotFile = opts.plot ?? (opts.out ? opts.out.replace(/(\.json)?$/i, '-sweep.png') : 'truncation-sweep.png');
         const title = `${model.kind} ${model.resolution}px: truncation sweep, n=${n} per point`;
         plotSweep(plotFile, rows, title);
@@ -244,9 +250,11 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     if (single) {
       report.metrics = single.metrics;
       if (single.constantFeatures) constantFeatureNote();
+      const clamped = fidNote(single.metrics);
+      if (clamped) note(clamped);
       const t = report.truncation === null ? 'none' : String(report.truncation);
       const what = generator ? `n=${report.n}, truncation ${t}, seed ${opts.seed}` : `n=${report.n} images`;
-      process.stdout.write(`${formatMetrics(single.metrics)}   (${what}, pipeline ${pipeline})\n`);
+      process.stdout.write(`${formatMetrics(single.metrics)}   (${what}, pipeline ${pipeline})${choice.procedural ? `   ${PROCEDURAL_SUMMARY}` : ''}\n`);
       if (opts.shardOut) {
         const source = generator ? `generator:${path.resolve(opts.weights!)} seed ${opts.seed} n ${n} truncation ${t}` : `${input!.kind}:${input!.location} (${report.n} images)`;
         writeShard(opts.shardOut, single.collected.stats, { pipeline, inceptionSha256: inceptionWeightsSha256(choice), sources: [source] });

@@ -47,7 +47,7 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--interpolate [kind]', 'interpolation sheet: each row walks from one endpoint to another').choices(['z', 'class', 'both']))
     .option('--steps <k>', 'images per interpolation row', positiveInt, 8)
     .option('--columns <c>', 'images per row of the PNG sheet', positiveInt)
-    .option('--no-cache', 'do not use or write the cache of optimized graphs (BIGGAN_CACHE_DIR, default ~/.cache/biggan-ts)')
+    .option('--no-cache', 'do not use or write the cache of optimized graphs (BIGGAN_CACHE_DIR, default $XDG_CACHE_HOME/biggan-ts or ~/.cache/biggan-ts)')
     .action(async (opts: SampleOptions) => runSample(opts));
 }
 

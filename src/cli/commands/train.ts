@@ -7,12 +7,12 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../../errors.js';
-import type { EvalInfo, ProgressInfo, TrainResult } from '../../train/run/train-run.js';
+import type { EvalInfo, PhaseInfo, ProgressInfo, TrainResult } from '../../train/run/train-run.js';
 import { openTrainingRun, type TrainOptions } from '../../api/train.js';
 import { LATENT_DISTRIBUTIONS, type LatentDistribution } from '../../train/run/latents.js';
 import { ORTHO_VARIANTS, type OrthoVariant } from '../../train/orthogonal-regularization.js';
 import { parseAttentionString } from '../../models/biggan-config.js';
-import { progressBar } from '../progress.js';
+import { progressBar, type Progress } from '../progress.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from '../options.js';
 
 function betas(value: string): [number, number] {
@@ -44,7 +44,7 @@ export function registerTrain(program: Command): void {
     .description('train BigGAN on a class-labelled image folder, CIFAR-10 or .npy arrays (without --data: a short demo on built-in synthetic data)')
     .option('--data <path>', 'image folder (one sub-folder per class), CIFAR-10 binary folder, images.npy[:labels.npy], or a prepared .bgd (default: embedded synthetic data and the demo settings)')
     .requiredOption('--out <dir>', 'run directory: checkpoint.safetensors, checkpoints/, log.jsonl, samples/')
-    .option('--resume', 'continue the run in --out exactly where its last checkpoint left it (flags given again override the saved ones)')
+    .option('--resume', 'continue the run in --out exactly where its last checkpoint left it (flags given again override the saved ones; an error when --out holds no checkpoint)')
     .addOption(new Option('--arch <arch>', 'network family (default biggan)').choices(['biggan', 'biggan-deep']))
     .option('--resolution <r>', 'image side: 32, 64, 128, 256, 512 (default 128; demo 32)', positiveInt)
     .option('--ch <c>', 'channel width of G and D (default 64 at 32x32, 96 above; biggan-deep 128; demo 8)', positiveInt)
@@ -59,7 +59,7 @@ export function registerTrain(program: Command): void {
     .option('--batch <b>', 'images per forward pass: per D step and per G step, or per micro-batch with accumulation (default 50; demo 16)', positiveInt)
     .option('--d-accumulations <k>', 'micro-batches of --batch whose gradients each D step sums before its Adam step (effective batch --batch x k; default 1)', positiveInt)
     .option('--g-accumulations <k>', 'the same for the G step (default 1)', positiveInt)
-    .option('--steps <n>', 'total iterations of the run; one iteration = the D steps + one G step (default 100000; demo 300)', positiveInt)
+    .option('--steps <n>', 'total iterations of the run; one iteration = the D steps + one G step (default 100000; demo 600)', positiveInt)
     .option('--seed <s>', 'seed of init, latents and data order (default 0)', nonNegativeInt)
     .option('--g-lr <lr>', 'G learning rate (paper 5e-5; demo 5e-4)', num)
     .option('--d-lr <lr>', 'D learning rate (paper 2e-4; demo 5e-4)', num)
@@ -67,7 +67,7 @@ export function registerTrain(program: Command): void {
     .option('--g-betas <b1,b2>', 'Adam betas of G', betas)
     .option('--d-betas <b1,b2>', 'Adam betas of D', betas)
     .option('--adam-eps <e>', 'Adam epsilon (default 1e-6)', num)
-    .option('--d-steps <n>', 'D steps per G step (paper 2)', positiveInt)
+    .option('--d-steps <n>', 'D steps per G step (paper 2; demo 1)', positiveInt)
     .option('--ortho-beta <b>', 'orthogonal regularization beta (paper 1e-4; 0 = off)', num)
     .addOption(new Option('--ortho-variant <v>', `orthogonal regularization: biggan (off-diagonal, BigGAN-PyTorch's gradient; default), paper (exact gradient of the paper's term), full, none`).choices([...ORTHO_VARIANTS]))
     .option('--ema-decay <d>', 'EMA decay of G_ema (paper 0.9999; demo 0.99)', num)
@@ -99,10 +99,10 @@ export function registerTrain(program: Command): void {
     .option('--collapse-diversity <f>', 'sample diversity below this fraction of its best is degenerate (default 0.25)', num)
     .option('--flip', 'random horizontal flips of the training images')
     .option('--skip-bad', 'leave out unreadable images (and say how many) instead of stopping')
-    .option('--cache <path>', 'prepared-data cache file or folder (default: .biggan-cache/ beside the data)')
+    .option('--cache <path>', 'prepared-data cache file or folder (default: $BIGGAN_CACHE_DIR/data, else $XDG_CACHE_HOME/biggan-ts/data, else ~/.cache/biggan-ts/data)')
     .option('--synthetic-classes <k>', 'embedded data: number of classes (default 8)', positiveInt)
     .option('--synthetic-count <n>', 'embedded data: number of images (default 100 per class)', positiveInt)
-    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores; demo 1)', positiveInt)
     // periodic evaluation of G_ema (IS, FID) into log.jsonl
     .option('--stats <file.npz>', 'FID reference statistics (from biggan fid-stats): evaluate IS and FID of G_ema during training')
     .option('--inception <file>', `Inception weights for --stats / --eval-every (default: $BIGGAN_INCEPTION); 'procedural' = the test fixtures' stand-in (testing aid, meaningless scores)`)
@@ -117,22 +117,9 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
   const fault = process.env.BIGGAN_TRAIN_FAULT; // testing hook: "nan@<step>"
   const nanAt = fault && /^nan@\d+$/.test(fault) ? Number(fault.slice(4)) : undefined;
   const note = (line: string): void => void process.stderr.write(`${line}\n`);
-  let onProgress: (p: ProgressInfo) => void = () => {};
-  const run = await openTrainingRun({ ...o, out: opts.out as string, onNote: note, onProgress: (p) => onProgress(p) }, { faultNanAtStep: nanAt });
-  const c = run.config;
+  const shown = trainProgress();
+  const run = await openTrainingRun({ ...o, out: opts.out as string, onNote: note, onProgress: shown.iteration, onPhase: shown.phase }, { faultNanAtStep: nanAt });
   const tty = process.stderr.isTTY;
-  // the bar starts with the first iteration, after the graphs are compiled (their note comes first)
-  let bar: ReturnType<typeof progressBar> | null = null;
-  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));
-  onProgress = (p) => {
-    bar ??= progressBar(c.steps, 'training', ' | {ips} it/s | D real {dr} fake {df} | G {g}{ev}');
-    bar.update(p.step, { ips: p.itPerS.toFixed(2), dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss), ev: p.eval ? ` | ${evalText(p.eval)}` : '' });
-    if (!tty && p.eval?.step === p.step) note(`step ${p.step}/${p.total}: ${evalText(p.eval)}`);
-    // without a terminal (logs, pipes): one line per checkpoint interval
-    if (!tty && (p.step % c.checkpointEvery === 0 || p.step === p.total)) {
-      note(`step ${p.step}/${p.total}: D real ${fmt(p.dLossReal)} fake ${fmt(p.dLossFake)}, G ${fmt(p.gLoss)}, ${p.itPerS.toFixed(2)} it/s`);
-    }
-  };
   const stop = (): void => {
     run.requestStop();
     if (!tty) note('stopping after this iteration (writing a checkpoint)');
@@ -143,11 +130,55 @@ async function runTrain(opts: Opts, cmd: Command): Promise<void> {
   try {
     result = await run.train();
   } finally {
-    (bar as ReturnType<typeof progressBar> | null)?.stop();
+    shown.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
   report(result, run.dir.root);
+}
+
+/**
+ * The training progress display: a bar on a terminal, else a plain line at least every
+ * BIGGAN_PROGRESS_INTERVAL seconds (progress.ts). It shows the latest log.jsonl 'train'
+ * record's values, and the long parts between iterations (standing statistics,
+ * checkpoint, sample sheet, evaluation) as they run; before training, data preparation
+ * and graph compilation get their own lines.
+ */
+function trainProgress(): { iteration: (p: ProgressInfo) => void; phase: (p: PhaseInfo) => void; stop: () => void } {
+  const tty = process.stderr.isTTY;
+  let bar: Progress | null = null;
+  let before: { what: string; bar: Progress } | null = null;
+  let step = 0;
+  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '-');
+  return {
+    iteration: (p) => {
+      before?.bar.stop();
+      before = null;
+      bar ??= progressBar(p.total, 'training', ' | {ips} it/s | D real {dr} fake {df} | G {g}{at}{ev}{phase}');
+      step = p.step;
+      bar.update(p.step, {
+        ips: Number.isFinite(p.itPerS) ? p.itPerS.toFixed(2) : '-', dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss),
+        at: p.loggedStep > 0 && p.loggedStep !== p.step ? ` (log step ${p.loggedStep})` : '',
+        ev: p.eval ? ` | ${evalText(p.eval)}` : '', phase: '',
+      });
+      if (!tty && p.eval?.step === p.step) process.stderr.write(`step ${p.step}/${p.total}: ${evalText(p.eval)}\n`);
+    },
+    phase: (ph) => {
+      if (bar) {
+        bar.update(step, { phase: ph.done < ph.total ? ` | ${ph.what} ${ph.done}/${ph.total}` : '' });
+        return;
+      }
+      if (before?.what !== ph.what) {
+        before?.bar.stop();
+        before = { what: ph.what, bar: progressBar(ph.total, ph.what) };
+      }
+      before.bar.update(ph.done);
+    },
+    stop: () => {
+      before?.bar.stop();
+      bar?.stop();
+    },
+  };
 }
 
 function evalText(e: EvalInfo): string {

@@ -66,13 +66,39 @@ export class RunDir {
     return path.relative(this.root, file);
   }
 
+  /** Folders create() made (deepest last), for removeIfEmpty(). */
+  private created: string[] = [];
+
   create(): void {
     try {
-      for (const d of [this.root, this.checkpointsDir, this.samplesDir]) fs.mkdirSync(d, { recursive: true });
+      for (const d of [this.root, this.checkpointsDir, this.samplesDir]) {
+        const first = fs.mkdirSync(d, { recursive: true });
+        if (first !== undefined) this.created.push(first);
+      }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       throw new UserError(`cannot create the run directory ${this.root}: ${e.code ?? e.message}`);
     }
+  }
+
+  /**
+   * Undoes create() for a run that never started (bad flags or data): releases the lock
+   * and removes the folders create() made, as far as they are still empty, so a failed
+   * validation leaves no empty run folder behind. Anything written in them is kept.
+   */
+  removeIfEmpty(): void {
+    this.unlock();
+    const made = (d: string): boolean => this.created.some((c) => d === c || d.startsWith(c + path.sep));
+    const dirs = [this.samplesDir, this.checkpointsDir];
+    for (let d = this.root; made(d); d = path.dirname(d)) dirs.push(d); // the root and the parents made for it
+    for (const d of dirs.filter(made)) {
+      try {
+        fs.rmdirSync(d); // only empty folders
+      } catch {
+        /* not empty, or already gone */
+      }
+    }
+    this.created = [];
   }
 
   hasCheckpoint(): boolean {
@@ -120,22 +146,36 @@ export class RunDir {
   }
 
   /**
-   * Claims the directory for this process (DIR/.lock holds its pid). A lock left by a
-   * process that no longer runs (kill -9, crash) is taken over.
+   * Claims the directory for this process: DIR/.lock is created exclusively and holds
+   * "<pid> <start time>" (the start time from /proc where there is one). A lock whose
+   * process no longer runs (kill -9, crash, a container restarted) is stale and taken
+   * over, also when its pid has since been reused by another process (the start time
+   * differs) or the file is damaged (empty, half-written).
    */
   lock(): void {
-    if (fs.existsSync(this.lockFile)) {
-      const pid = Number(fs.readFileSync(this.lockFile, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        throw new UserError(`${this.root} is in use by another biggan train (pid ${pid})`);
+    const mine = lockText(process.pid);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.writeFileSync(this.lockFile, mine, { flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
       }
+      let text = '';
+      try {
+        text = fs.readFileSync(this.lockFile, 'utf8');
+      } catch {
+        continue; // removed meanwhile: try again
+      }
+      const holder = liveHolder(text);
+      if (holder !== null && holder !== process.pid) throw new UserError(`${this.root} is in use by another biggan train (pid ${holder})`);
+      fs.rmSync(this.lockFile, { force: true }); // stale (or our own): take it over
     }
-    fs.writeFileSync(this.lockFile, `${process.pid}\n`);
   }
 
   unlock(): void {
     try {
-      if (Number(fs.readFileSync(this.lockFile, 'utf8').trim()) === process.pid) fs.rmSync(this.lockFile, { force: true });
+      if (fs.readFileSync(this.lockFile, 'utf8') === lockText(process.pid)) fs.rmSync(this.lockFile, { force: true });
     } catch {
       /* already gone */
     }
@@ -147,6 +187,36 @@ export class RunDir {
       if (!fs.existsSync(dir)) continue;
       for (const name of fs.readdirSync(dir)) if (name.startsWith('.') && name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
     }
+  }
+}
+
+/** The lock file's content for process pid. */
+function lockText(pid: number): string {
+  const start = processStartTime(pid);
+  return `${pid}${start !== null ? ` ${start}` : ''}\n`;
+}
+
+/** The pid of the process holding a lock with this content, or null when the lock is stale. */
+function liveHolder(text: string): number | null {
+  const m = /^(\d+)(?: (\d+))?\n?$/.exec(text);
+  if (!m) return null; // damaged
+  const pid = Number(m[1]);
+  if (!(pid > 0) || !processAlive(pid)) return null;
+  const start = processStartTime(pid);
+  // a different start time: the pid now belongs to another process
+  if (m[2] !== undefined && start !== null && String(start) !== m[2]) return null;
+  return pid;
+}
+
+/** A process's start time in clock ticks since boot (Linux /proc/PID/stat field 22), or null where unknown. */
+function processStartTime(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const t = Number(fields[19]);
+    return Number.isFinite(t) ? t : null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,16 +1,15 @@
 /**
  * Fixed-latent sample sheets during training: the same latents and classes every
  * time (from the run's 'sheet' stream), one row per class shown (up to 10 classes,
- * evenly spaced over the label range), `perClass` images per row, rendered by the
- * EMA generator in eval mode. The generator graph takes its weights as inputs, so it
+ * evenly spaced over the label range) with its name at the left, `perClass` images
+ * per row, rendered by the EMA generator in eval mode. The generator graph takes its weights as inputs, so it
  * is compiled once and reused as the weights change.
  */
 import { CompiledGraph, Feed, RuntimeOptions } from '../../engine/runtime.js';
 import type { ExportedModel } from '../../engine/onnx-export.js';
 import type { GeneratorModel } from '../../models/interfaces.js';
 import { generatorGraph } from '../../sample/sampler.js';
-import { imagesToGrid, writePng } from '../../image/image-grid.js';
-import { measureText } from '../../image/bitmap-font.js';
+import { imagesToGrid, labelledTileScale, writePng, type RgbaImage } from '../../image/image-grid.js';
 import type { LatentDistribution } from './latents.js';
 import { drawLatents, streamRng } from './latents.js';
 import { sheetDiversity } from './collapse-watch.js';
@@ -31,6 +30,16 @@ export interface SheetResult {
   images: Float32Array;
   n: number;
   diversity: number;
+}
+
+/**
+ * The sheet's layout: one row per class (perClass images of it), the class name at the
+ * left of its row (the id only where the data has no names), tiles magnified to at least
+ * MIN_LABELLED_TILE pixels (32 px tiles are shown 3x).
+ */
+export function sheetGrid(images: Float32Array, resolution: number, classIds: readonly number[], classNames: readonly string[], perClass: number): RgbaImage {
+  const rowLabels = classIds.filter((_, i) => i % perClass === 0).map((c) => classNames[c] ?? String(c));
+  return imagesToGrid(images, classIds.length, 3, resolution, resolution, { columns: perClass, rowLabels, tileScale: labelledTileScale(resolution) });
 }
 
 export class SampleSheet {
@@ -96,13 +105,7 @@ export class SampleSheet {
   /** Generates and writes the labelled PNG sheet. */
   async write(file: string): Promise<SheetResult> {
     const res = await this.generate();
-    const R = this.G.resolution;
-    const names = this.opts.classNames;
-    const per = this.opts.perClass ?? 8;
-    // the class once per row, under its first image: its name, or its id where the name does not fit
-    const label = (c: number): string => (names[c] && measureText(names[c]).width <= R - 4 ? names[c] : String(c));
-    const labels = this.classIds.map((c, i) => (i % per === 0 ? label(c) : ''));
-    const grid = imagesToGrid(res.images, res.n, 3, R, R, { columns: per, labels });
+    const grid = sheetGrid(res.images, this.G.resolution, this.classIds, this.opts.classNames, this.opts.perClass ?? 8);
     writePng(file, grid.rgba, grid.width, grid.height);
     return res;
   }

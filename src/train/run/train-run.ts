@@ -55,7 +55,7 @@ export interface TrainRunOptions {
   /** Flags the user gave (undefined fields: defaults, or the saved config on resume). */
   flags: TrainFlags;
   outDir: string;
-  /** Continue from DIR/checkpoint.safetensors (a fresh run when there is none). */
+  /** Continue from DIR/checkpoint.safetensors (an error when there is none). */
   resume?: boolean;
   /** Data preparation: leave out unreadable images; explicit cache file/folder. */
   skipBad?: boolean;
@@ -65,6 +65,12 @@ export interface TrainRunOptions {
   note?: (line: string) => void;
   /** Called after every iteration. */
   progress?: (p: ProgressInfo) => void;
+  /**
+   * Called during the long parts outside iterations (data preparation, graph compilation,
+   * standing statistics, checkpoint writing, sample sheets, evaluation): at the start
+   * (done 0), as it goes, and at the end (done === total).
+   */
+  phase?: (p: PhaseInfo) => void;
   /** Testing hook: poison D's weights before this iteration, as a diverging run would. */
   faultNanAtStep?: number;
   /** Periodic IS/FID of G_ema (not part of the run's config: give it again on --resume). */
@@ -92,15 +98,32 @@ export interface EvalInfo {
   fid?: number;
 }
 
+/**
+ * After an iteration. The rates and losses are those of the latest 'train' record of
+ * DIR/log.jsonl (means over its --log-every window, at step loggedStep), so the
+ * progress line and the log agree; before the first record loggedStep is 0 and they are NaN.
+ */
 export interface ProgressInfo {
   step: number;
   total: number;
+  loggedStep: number;
   itPerS: number;
   dLossReal: number;
   dLossFake: number;
   gLoss: number;
+  /** Seconds of training so far (iterations only, across resumes). */
+  elapsed: number;
   /** The latest evaluation so far, if any. */
   eval?: EvalInfo;
+}
+
+export interface PhaseInfo {
+  /** e.g. 'standing statistics', 'writing checkpoint'. */
+  what: string;
+  done: number;
+  total: number;
+  /** The training step it belongs to (0 before training). */
+  step: number;
 }
 
 export interface CheckpointRef {
@@ -142,6 +165,8 @@ export class TrainRun {
   private stopRequested = false;
   private evaluator: PeriodicEvaluator | null = null;
   private lastEval: EvalInfo | undefined;
+  /** What the latest 'train' record of log.jsonl holds, for the progress line. */
+  private logged = { step: 0, itPerS: NaN, dLossReal: NaN, dLossFake: NaN, gLoss: NaN };
 
   private constructor(
     readonly config: TrainConfig,
@@ -160,11 +185,21 @@ export class TrainRun {
     this.opts.note?.(line);
   }
 
+  private phase(what: string, done: number, total: number): void {
+    this.opts.phase?.({ what, done, total, step: this.step });
+  }
+
   static async open(opts: TrainRunOptions): Promise<TrainRun> {
     const dir = new RunDir(opts.outDir);
     const note = opts.note ?? (() => {});
-    const resuming = !!opts.resume && dir.hasCheckpoint();
-    if (opts.resume && !resuming) note(`no checkpoint in ${dir.root}; starting a new run`);
+    const resuming = !!opts.resume;
+    if (resuming && !dir.hasCheckpoint()) {
+      throw new UserError(
+        fs.existsSync(dir.root)
+          ? `--resume: ${dir.root} holds no checkpoint (checkpoint.safetensors) to continue from; start a new run there without --resume`
+          : `--resume: ${dir.root} does not exist; start a new run without --resume`,
+      );
+    }
     if (!opts.resume && dir.hasCheckpoint()) {
       throw new UserError(`${dir.root} already holds a run (checkpoint.safetensors); continue it with --resume, or choose another --out`);
     }
@@ -178,7 +213,7 @@ export class TrainRun {
         run.evaluator = evaluator;
         return run;
       } catch (err) {
-        dir.unlock();
+        dir.removeIfEmpty(); // a run that never started leaves no empty run folder
         throw err;
       }
     } catch (err) {
@@ -211,6 +246,9 @@ export class TrainRun {
       config = resolveConfig(opts.flags);
     }
 
+    // the demo's tiny networks run fastest on one onnxruntime thread: 2 threads took 2.4x the
+    // wall time (4 min 31 s vs 1 min 51 s, 2-core machine) and 2.3x the CPU, mostly spent waiting
+    if (config.data === null && opts.runtime?.threads === undefined) opts = { ...opts, runtime: { ...opts.runtime, threads: DEMO_THREADS } };
     const dataset = await openRunDataset(config, opts, note);
     try {
       return await TrainRun.build(opts, dir, config, saved, dataset, note);
@@ -312,7 +350,9 @@ export class TrainRun {
     try {
       if (this.step < c.steps) {
         const t0 = performance.now();
+        this.phase('compiling the training graphs', 0, 1);
         await this.trainer.prepare();
+        this.phase('compiling the training graphs', 1, 1);
         this.note(`compiled the training graphs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
       const B = c.batch;
@@ -348,7 +388,11 @@ export class TrainRun {
           win = emptyWindow();
         }
         if (this.evalDue()) await this.evaluate();
-        this.opts.progress?.({ step: this.step, total: c.steps, itPerS: 1 / seconds, dLossReal: r.dLossReal, dLossFake: r.dLossFake, gLoss: r.gLoss, eval: this.lastEval });
+        const l = this.logged;
+        this.opts.progress?.({
+          step: this.step, total: c.steps, loggedStep: l.step, itPerS: l.itPerS, dLossReal: l.dLossReal, dLossFake: l.dLossFake, gLoss: l.gLoss,
+          elapsed: this.elapsed, eval: this.lastEval,
+        });
         if (c.svEvery && this.step % c.svEvery === 0) {
           const s = this.measureSingularValues();
           if (s) signals.push(s);
@@ -376,13 +420,14 @@ export class TrainRun {
   private logTrain(w: Window): void {
     const c = this.config;
     const n = Math.max(w.n, 1);
+    this.logged = { step: this.step, itPerS: w.n / w.seconds, dLossReal: w.dReal / n, dLossFake: w.dFake / n, gLoss: w.g / n };
     this.log.write({
       type: 'train',
       step: this.step,
       epoch: this.loader.currentEpoch,
-      d_loss_real: w.dReal / n,
-      d_loss_fake: w.dFake / n,
-      g_loss: w.g / n,
+      d_loss_real: this.logged.dLossReal,
+      d_loss_fake: this.logged.dLossFake,
+      g_loss: this.logged.gLoss,
       d_grad_norm: w.dGrad / n,
       g_grad_norm: w.gGrad / n,
       g_grad_norm_total: w.gGradTotal / n,
@@ -391,7 +436,7 @@ export class TrainRun {
       g_lr: c.gLr,
       d_lr: c.dLr,
       ema_decay: emaDecayAt(this.step, { decay: c.emaDecay, start: c.emaStart }),
-      it_per_s: w.n / w.seconds,
+      it_per_s: this.logged.itPerS,
       img_per_s: (w.n * c.dSteps * c.dAccumulations * c.batch) / w.seconds,
       elapsed_s: this.elapsed,
     });
@@ -415,9 +460,11 @@ export class TrainRun {
     this.standingGraph ??= await StandingStatistics.create(this.models.G_ema, c.standingBatch, this.opts.runtime);
     const G = this.models.G_ema;
     const stats = await this.standingGraph.compute(c.standingPasses, (pass) => {
+      this.phase('standing statistics', pass, c.standingPasses);
       const rng = streamRng(c.seed, 'standing', this.step * 4096 + pass);
       return { z: drawLatents(rng, c.standingBatch * G.zDim, c.latent, c.zStd), y: drawClasses(rng, c.standingBatch, G.numClasses) };
     });
+    this.phase('standing statistics', c.standingPasses, c.standingPasses);
     this.standingCache = { step: this.step, stats };
     return stats;
   }
@@ -449,13 +496,14 @@ export class TrainRun {
    */
   private async evaluate(): Promise<void> {
     const t = performance.now();
-    const m = await this.withStanding(() => this.evaluator!.evaluate(this.models.G_ema));
     const e = this.opts.eval!;
+    const n = e.n ?? DEFAULT_EVAL_N;
+    const m = await this.withStanding(() => this.evaluator!.evaluate(this.models.G_ema, (done) => this.phase('evaluation', done, n)));
     this.log.write({
       type: 'eval',
       step: this.step,
       ...m,
-      n: e.n ?? DEFAULT_EVAL_N,
+      n,
       ...(e.truncation !== undefined ? { truncation: e.truncation } : {}),
       standing: this.config.standingPasses > 0,
       seconds: (performance.now() - t) / 1000,
@@ -469,7 +517,12 @@ export class TrainRun {
       { seed: this.config.seed, latent: this.config.latent, zStd: this.config.zStd, classNames: this.dataset.classNames },
       this.opts.runtime,
     );
-    const res = await this.withStanding(() => this.sheet!.write(file));
+    const res = await this.withStanding(async () => {
+      this.phase('sample sheet', 0, 1);
+      const r = await this.sheet!.write(file);
+      this.phase('sample sheet', 1, 1);
+      return r;
+    });
     this.log.write({ type: 'samples', step: this.step, file: this.dir.relative(file), diversity: res.diversity, ...(final ? { final: true } : {}) });
     return final ? null : this.watch.onSamples(this.step, res.diversity);
   }
@@ -483,6 +536,7 @@ export class TrainRun {
     const standing = await this.standing();
     const file = this.dir.stepCheckpoint(this.step);
     const c = this.config;
+    this.phase('writing checkpoint', 0, 1);
     writeTrainingCheckpoint(file, {
       meta: {
         step: this.step,
@@ -505,6 +559,7 @@ export class TrainRun {
       ],
     });
     this.dir.promote(file);
+    this.phase('writing checkpoint', 1, 1);
     this.checkpoints.push({ step: this.step, file });
     // keep the newest K, plus the newest one older than any collapse still undetected
     const lag = Math.max(c.svEvery * c.collapse.sigmaWindow, c.sampleEvery, c.collapse.dLossWindow);
@@ -574,6 +629,8 @@ export class TrainRun {
 }
 
 const DEFAULT_EVAL_N = 5000;
+/** onnxruntime intra-op threads of the embedded demo unless --threads says otherwise. */
+const DEMO_THREADS = 1;
 
 /** The periodic evaluator of --stats / --eval-every (one-line UserErrors for bad settings or files). */
 function createEvaluator(e: TrainEvalOptions, runtime: RuntimeOptions = {}): PeriodicEvaluator | null {
@@ -595,11 +652,12 @@ function createEvaluator(e: TrainEvalOptions, runtime: RuntimeOptions = {}): Per
 async function openRunDataset(c: TrainConfig, opts: TrainRunOptions, note: (line: string) => void): Promise<PreparedDataset> {
   if (c.data === null) {
     const s = c.synthetic;
-    note(`no --data: training on the embedded synthetic dataset (${s.numClasses} hue classes, ${s.count} images, ${c.resolution}x${c.resolution})`);
+    note(`no --data: training on the embedded synthetic dataset (${s.numClasses} classes of shape and colour, ${s.count} images, ${c.resolution}x${c.resolution})`);
     return syntheticDataset({ numClasses: s.numClasses, count: s.count, resolution: c.resolution, seed: s.seed });
   }
   if (!fs.existsSync(c.data.replace(/:[^:]*\.npy$/i, ''))) throw new UserError(`--data ${c.data} does not exist`);
-  return openDataset(c.data, { resolution: c.resolution, skipBad: opts.skipBad, cache: opts.cache, log: note });
+  const onProgress = opts.phase ? (done: number, total: number) => opts.phase!({ what: 'preparing data', done, total, step: 0 }) : undefined;
+  return openDataset(c.data, { resolution: c.resolution, skipBad: opts.skipBad, cache: opts.cache, log: note, onProgress });
 }
 
 /** The resolution a dataset comes in, where there is one: CIFAR-10 (32), a prepared .bgd file (its own). */
