@@ -26,3 +26,9 @@ export function isCleanError(r: CliResult): boolean {
   const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
   return r.status !== 0 && r.status !== null && lines.length === 1 && !/\n\s+at /.test(r.stderr);
 }
+
+/** Stopped with a one-line error as the last line (progress lines and notes may come before it), no stack trace. */
+export function endsWithError(r: CliResult): boolean {
+  const lines = r.stderr.trim().split('\n');
+  return r.status === 1 && lines[lines.length - 1].startsWith('biggan: error: ') && lines.filter((l) => l.startsWith('biggan: error: ')).length === 1 && !/\n\s+at /.test(r.stderr);
+}

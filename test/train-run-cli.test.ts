@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { biggan, isCleanError } from './cli-helpers.js';
+import { biggan, endsWithError, isCleanError } from './cli-helpers.js';
 import { readNpy } from '../src/io/npy.js';
 import { readPng } from '../src/image/png-read.js';
 import { writePng } from '../src/image/image-grid.js';
@@ -27,11 +27,6 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-train-cli-'));
 const NET = ['--ch', '4', '--batch', '4', '--dim-z', '16', '--shared-dim', '8', '--threads', '1', '--graphs', 'per-step'];
 const TINY = [...NET, '--synthetic-classes', '4', '--synthetic-count', '64'];
 
-/** Stopped with a one-line error as the last line (notes may come before it), no stack trace. */
-function endsWithError(r: { status: number | null; stderr: string }): boolean {
-  const lines = r.stderr.trim().split('\n');
-  return r.status === 1 && lines[lines.length - 1].startsWith('biggan: error: ') && !/\n\s+at /.test(r.stderr);
-}
 const RUN = path.join(tmp, 'run');
 
 
