@@ -246,8 +246,8 @@ export class TrainRun {
       config = resolveConfig(opts.flags);
     }
 
-    // the demo's tiny networks run fastest on one onnxruntime thread: 2 threads took 2.4x the
-    // wall time (4 min 31 s vs 1 min 51 s, 2-core machine) and 2.3x the CPU, mostly spent waiting
+    // the demo's tiny networks gain nothing from a second onnxruntime thread: on a quiet 2-core
+    // machine 2 threads took the same wall time (1 min 49 s vs 1 min 46 s) at twice the CPU
     if (config.data === null && opts.runtime?.threads === undefined) opts = { ...opts, runtime: { ...opts.runtime, threads: DEMO_THREADS } };
     const dataset = await openRunDataset(config, opts, note);
     try {
