@@ -9,8 +9,7 @@ export { UserError } from './errors.js';
 export { Rng } from './random/rng.js';
 
 // arrays
-export type { DType, NdArray, TypedData } from './io/ndarray.js';
-export type { ArrayView } from './sample/class-lookup.js';
+export type { ArrayView, DType, NdArray, TypedData } from './io/ndarray.js';
 
 // classes
 export {

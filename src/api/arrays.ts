@@ -9,7 +9,7 @@ import { readNpy as readNpyFile, writeNpy as writeNpyFile } from '../io/npy.js';
 import { readNpz as readNpzFile, writeNpz as writeNpzFile } from '../io/npz.js';
 
 export type { DType, NdArray, TypedData };
-export type { ArrayView } from '../sample/class-lookup.js';
+export type { ArrayView } from '../io/ndarray.js';
 
 /** An array to write: dtype optional (taken from the typed array; Uint16Array data needs one). */
 export interface ArrayInput {

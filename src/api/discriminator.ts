@@ -2,12 +2,11 @@
  * The discriminator as a library object: logits (higher = more real) for images
  * and their classes, from BigGAN-PyTorch D.pth files or our checkpoints.
  */
-import fs from 'node:fs';
 import { UserError } from '../errors.js';
 import { discriminate } from '../discriminate/runner.js';
 import { loadDiscriminator as loadDiscriminatorModel } from '../models/checkpoint.js';
 import type { DiscriminatorModel } from '../models/interfaces.js';
-import type { ArrayView } from '../sample/class-lookup.js';
+import type { ArrayView } from '../io/ndarray.js';
 import { resolveClasses } from '../sample/class-lookup.js';
 import { imagesAsNchw } from '../discriminate/image-layout.js';
 
@@ -59,7 +58,6 @@ export class Discriminator {
 /** Opens a discriminator checkpoint (BigGAN-PyTorch D.pth, or one of our checkpoints). */
 export async function loadDiscriminator(weights: string, options: LoadDiscriminatorOptions = {}): Promise<Discriminator> {
   if (typeof weights !== 'string') throw new UserError('loadDiscriminator: weights must be a file path');
-  if (fs.existsSync(weights) && fs.statSync(weights).isDirectory()) throw new UserError(`weights ${weights} is a directory, expected a file`);
   const { model, classNames } = loadDiscriminatorModel(weights, options.config);
   return new Discriminator(model, classNames, options.threads);
 }

@@ -8,7 +8,6 @@
  * default, seeded); the CLI adds reports, truncation sweeps and shards on the
  * same pipeline (src/eval).
  */
-import fs from 'node:fs';
 import { UserError } from '../errors.js';
 import { type ClassSampling, parseClassSampling } from '../eval/class-balance.js';
 import { type EvalContext, type ScoreResult, evaluateGenerator, loadReference, scoreBatches } from '../eval/evaluate.js';
@@ -65,9 +64,6 @@ const DEFAULT_N = 50000;
 
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult> {
   if (!opts || !!opts.weights === !!opts.images) throw new UserError('evaluate: give either weights (generate and score) or images (score existing images)');
-  for (const f of [opts.weights, opts.config, opts.stats].filter((x): x is string => x !== undefined)) {
-    if (fs.existsSync(f) && fs.statSync(f).isDirectory()) throw new UserError(`${f} is a directory, expected a file`);
-  }
   if (opts.fidEpsOffset !== undefined && !FID_EPS_POLICIES.includes(opts.fidEpsOffset)) throw new UserError(`fidEpsOffset must be one of ${FID_EPS_POLICIES.join(', ')}`);
   const batch = opts.batch ?? 16;
   if (!(Number.isInteger(batch) && batch > 0)) throw new UserError(`batch must be a positive integer, got ${batch}`);

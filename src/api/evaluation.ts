@@ -15,7 +15,7 @@ import { INCEPTION_CLASSES, INCEPTION_POOL3_DIM } from '../metrics/inception/inc
 import type { InceptionFeatureExtractor } from '../metrics/inception/feature-extractor.js';
 import { type InceptionPipeline, parseInceptionPipeline } from '../metrics/inception/preprocess.js';
 import { readStatsFile as readStats, writeStatsFile as writeStats } from '../metrics/stats-file.js';
-import type { ArrayView } from '../sample/class-lookup.js';
+import type { ArrayView } from '../io/ndarray.js';
 
 export type { InceptionPipeline, FeatureStatistics };
 

@@ -9,8 +9,8 @@
  * pytorch-pretrained-BigGAN, BigGAN-PyTorch); latents, classes and truncation as
  * `biggan sample` draws them (sample/sample-inputs.ts), so the numbers are the CLI's.
  */
-import fs from 'node:fs';
 import { UserError } from '../errors.js';
+import { regularFileSize } from '../io/read-file.js';
 import { loadGenerator as loadGeneratorModel } from '../models/checkpoint.js';
 import { Rng } from '../random/rng.js';
 import { classLabel, resolveClasses } from '../sample/class-lookup.js';
@@ -125,13 +125,7 @@ export class Generator {
 /** Opens a generator checkpoint of any supported format; its weights are read only when no cached graph exists. */
 export async function loadGenerator(weights: string, options: LoadGeneratorOptions = {}): Promise<Generator> {
   if (typeof weights !== 'string') throw new UserError('loadGenerator: weights must be a file path');
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(weights);
-  } catch {
-    throw new UserError(`weights file ${weights} does not exist`);
-  }
-  if (stat.isDirectory()) throw new UserError(`weights ${weights} is a directory, expected a file`);
+  regularFileSize(weights, 'weights file'); // the cached graph path may never open the file itself
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) throw new UserError(`threads must be a positive integer, got ${options.threads}`);
   const runtime = { threads: options.threads };
   const load = () => loadGeneratorModel(weights, options.config);

@@ -1,6 +1,6 @@
 /** Images for a discriminator: float NCHW in [-1, 1] from the layouts users hand us. */
 import { UserError } from '../errors.js';
-import type { ArrayView } from '../sample/class-lookup.js';
+import type { ArrayView } from '../io/ndarray.js';
 
 /** Float NCHW in [-1, 1] from float NCHW, or uint8 NHWC / NCHW in [0, 255]; `what` names the array in errors. */
 export function imagesAsNchw(a: ArrayView, resolution: number, what: string): Float32Array {

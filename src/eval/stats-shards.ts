@@ -13,7 +13,7 @@ import type { NdArray } from '../io/ndarray.js';
 import { FeatureStats } from '../metrics/feature-stats.js';
 import type { GaussianStats } from '../metrics/gaussian-stats.js';
 import { INCEPTION_POOL3_DIM } from '../metrics/inception/inception-v3.js';
-import { statsFromArrays } from '../metrics/stats-file.js';
+import { statsFromArrays } from '../metrics/feature-matrix.js';
 
 export interface ShardMeta {
   /** Inception input pipeline the features were computed with. */

@@ -9,6 +9,13 @@ export interface NdArray {
   data: TypedData;
 }
 
+/** An array as it crosses the library API: typed data in C order and its shape (an .npy's contents); NdArray is one. */
+export interface ArrayView {
+  readonly data: ArrayLike<number> | ArrayLike<bigint>;
+  readonly shape: readonly number[];
+  readonly dtype?: string;
+}
+
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

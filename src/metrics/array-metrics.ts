@@ -5,10 +5,10 @@
  * conventions).
  */
 import { UserError } from '../errors.js';
-import { type Matrix, matrix } from '../linalg/matrix.js';
-import type { ArrayView } from '../sample/class-lookup.js';
+import type { ArrayView } from '../io/ndarray.js';
+import { matrixFromNdArray, statsFromArrays } from './feature-matrix.js';
 import { type FrechetOptions, frechetDistanceDetails } from './fid.js';
-import { type GaussianStats, checkGaussianStats, gaussianStatsFromFeatures } from './gaussian-stats.js';
+import { type GaussianStats, gaussianStatsFromFeatures } from './gaussian-stats.js';
 import { type InceptionScoreOptions, inceptionScore as inceptionScoreOfMatrix } from './inception-score.js';
 import { type KidOptions, kernelInceptionDistance as kidOfMatrices } from './kid.js';
 
@@ -20,15 +20,6 @@ export interface FeatureStatistics {
   readonly sigma: { readonly dtype: 'float64'; readonly data: Float64Array; readonly shape: [number, number] };
 }
 
-/** A [rows, cols] float array as a float64 matrix; `what` names it in errors. */
-export function matrixOf(a: ArrayView, what: string): Matrix {
-  if (!a || !Array.isArray(a.shape) || a.shape.length !== 2) throw new UserError(`${what} must be 2-D [samples, features], got shape [${a?.shape}]`);
-  const [r, c] = a.shape;
-  if (!(a.data instanceof Float32Array || a.data instanceof Float64Array)) throw new UserError(`${what} must be float32 or float64`);
-  if (a.data.length !== r * c) throw new UserError(`${what}: ${a.data.length} values do not fill shape [${a.shape}]`);
-  return matrix(r, c, a.data instanceof Float64Array ? a.data : Float64Array.from(a.data));
-}
-
 export function statisticsOf(stats: GaussianStats): FeatureStatistics {
   const d = stats.mu.length;
   return { mu: { dtype: 'float64', data: stats.mu, shape: [d] }, sigma: { dtype: 'float64', data: stats.sigma.data, shape: [d, d] } };
@@ -36,15 +27,12 @@ export function statisticsOf(stats: GaussianStats): FeatureStatistics {
 
 export function gaussianOf(s: { mu: ArrayView; sigma: ArrayView }, what: string): GaussianStats {
   if (!s || !s.mu || !s.sigma) throw new UserError(`${what}: expected { mu, sigma }`);
-  const mu = s.mu.data;
-  if (!(mu instanceof Float32Array || mu instanceof Float64Array) || s.mu.shape.length !== 1 || mu.length !== s.mu.shape[0]) throw new UserError(`${what}: mu must be a float array [d]`);
-  const sigma = matrixOf(s.sigma, `${what}: sigma`);
-  return checkGaussianStats({ mu: mu instanceof Float64Array ? mu : Float64Array.from(mu), sigma }, what);
+  return statsFromArrays(new Map([['mu', s.mu], ['sigma', s.sigma]]), what);
 }
 
 /** Mean and covariance of features [N, d] (N >= 2), as pytorch-fid computes them. */
 export function featureStatistics(features: ArrayView): FeatureStatistics {
-  return statisticsOf(gaussianStatsFromFeatures(matrixOf(features, 'features'), 'features'));
+  return statisticsOf(gaussianStatsFromFeatures(matrixFromNdArray(features, 'features'), 'features'));
 }
 
 function isStats(x: unknown): x is { mu: ArrayView; sigma: ArrayView } {
@@ -53,20 +41,20 @@ function isStats(x: unknown): x is { mu: ArrayView; sigma: ArrayView } {
 
 /** FID between two sets given as features [N, d] or as statistics { mu, sigma } (mixed is fine). */
 export function frechetInceptionDistance(a: ArrayView | { mu: ArrayView; sigma: ArrayView }, b: ArrayView | { mu: ArrayView; sigma: ArrayView }, options: FrechetOptions = {}): number {
-  const ga = isStats(a) ? gaussianOf(a, 'first statistics') : gaussianStatsFromFeatures(matrixOf(a, 'first features'), 'first features');
-  const gb = isStats(b) ? gaussianOf(b, 'second statistics') : gaussianStatsFromFeatures(matrixOf(b, 'second features'), 'second features');
+  const ga = isStats(a) ? gaussianOf(a, 'first statistics') : gaussianStatsFromFeatures(matrixFromNdArray(a, 'first features'), 'first features');
+  const gb = isStats(b) ? gaussianOf(b, 'second statistics') : gaussianStatsFromFeatures(matrixFromNdArray(b, 'second features'), 'second features');
   if (ga.mu.length !== gb.mu.length) throw new UserError(`FID: the sets have different feature dimensions (${ga.mu.length} vs ${gb.mu.length})`);
   return frechetDistanceDetails(ga.mu, ga.sigma, gb.mu, gb.sigma, options).fid;
 }
 
 /** Inception Score of logits [N, classes] (torch-fidelity: 10 splits, shuffled with seed 2020). */
 export function inceptionScore(logits: ArrayView, options: InceptionScoreOptions = {}): { mean: number; std: number } {
-  const r = inceptionScoreOfMatrix(matrixOf(logits, 'logits'), options);
+  const r = inceptionScoreOfMatrix(matrixFromNdArray(logits, 'logits'), options);
   return { mean: r.mean, std: r.std };
 }
 
 /** Kernel Inception Distance between features x [Nx, d] and y [Ny, d] (torch-fidelity's subsets). */
 export function kernelInceptionDistance(x: ArrayView, y: ArrayView, options: KidOptions = {}): { mean: number; std: number } {
-  const r = kidOfMatrices(matrixOf(x, 'first features'), matrixOf(y, 'second features'), options);
+  const r = kidOfMatrices(matrixFromNdArray(x, 'first features'), matrixFromNdArray(y, 'second features'), options);
   return { mean: r.mean, std: r.std };
 }

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError, showValue } from '../errors.js';
 import { NdArray } from '../io/ndarray.js';
-import { readHeadForUser, readJsonForUser } from '../io/read-file.js';
+import { readHeadForUser, readJsonForUser, regularFileSize } from '../io/read-file.js';
 import { readStateDict } from '../io/state-dict-file.js';
 import { readSafetensors, writeSafetensors, looksLikeSafetensors } from '../io/safetensors.js';
 import { Module } from '../nn/module.js';
@@ -159,7 +159,7 @@ function besideArgs(weights: string): string | undefined {
  * constructor args ({"G": …}); default: a config file beside the weights.
  */
 export function loadGenerator(weights: string, config?: string): LoadedGenerator {
-  if (!fs.existsSync(weights)) throw new UserError(`weights file ${weights} does not exist`);
+  regularFileSize(weights, 'weights file');
   const ours = readCheckpoint(weights);
   if (ours) return { model: generatorFromCheckpoint(ours, weights), classNames: ours.classNames, layout: 'biggan-ts' };
   const state = readStateDict(weights);
@@ -179,7 +179,7 @@ export function loadGenerator(weights: string, config?: string): LoadedGenerator
 
 /** Any supported discriminator file (BigGAN-PyTorch D.pth, or one of our checkpoints). */
 export function loadDiscriminator(weights: string, config?: string): LoadedDiscriminator {
-  if (!fs.existsSync(weights)) throw new UserError(`weights file ${weights} does not exist`);
+  regularFileSize(weights, 'weights file');
   const ours = readCheckpoint(weights);
   if (ours) {
     if (!ours.D) throw new UserError(`${weights} holds no discriminator`);

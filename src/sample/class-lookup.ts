@@ -4,6 +4,7 @@
  * sheets; class vectors (one-hot or soft) as the generators consume them.
  */
 import { UserError } from '../errors.js';
+import type { ArrayView } from '../io/ndarray.js';
 import { IMAGENET_CLASS_TABLE } from './imagenet-class-table.js';
 
 export interface ClassName {
@@ -83,13 +84,6 @@ export function argmaxRows(vectors: Float32Array, numClasses: number): number[] 
     for (let c = 1; c < numClasses; c++) if (vectors[i * numClasses + c] > vectors[i * numClasses + best]) best = c;
     return best;
   });
-}
-
-/** An array as it crosses the API: typed data in C order and its shape (an .npy's contents). */
-export interface ArrayView {
-  readonly data: ArrayLike<number> | ArrayLike<bigint>;
-  readonly shape: readonly number[];
-  readonly dtype?: string;
 }
 
 /** Float rows [N, cols], finite, as float32 (float64 is converted); `what` names the array in errors. */

@@ -7,7 +7,8 @@
  */
 import { UserError } from '../errors.js';
 import { Rng } from '../random/rng.js';
-import { type ArrayView, argmaxRows, classLabel, classVectorsFrom, floatRows, oneHotVectors, resolveClasses } from './class-lookup.js';
+import type { ArrayView } from '../io/ndarray.js';
+import { argmaxRows, classLabel, classVectorsFrom, floatRows, oneHotVectors, resolveClasses } from './class-lookup.js';
 import { checkTruncation, sampleLatents, type LatentStyle } from './latents.js';
 
 /** What a sampler needs to know about a generator without loading it. */

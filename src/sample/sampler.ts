@@ -82,9 +82,15 @@ export class Sampler {
   }
 
   private modelKeyCache: string | undefined;
+  private infoCache: GeneratorInfo | undefined;
 
-  /** Generator facts; from the cache when possible, else by loading the weights. */
+  /** Generator facts; from the cache when possible, else by loading the weights (read once: every batch asks). */
   info(): GeneratorInfo {
+    this.infoCache ??= this.readInfo();
+    return this.infoCache;
+  }
+
+  private readInfo(): GeneratorInfo {
     if (this.model) return generatorInfo(this.model, this.classNames);
     const src = this.source as Extract<GeneratorSource, { weights: string }>;
     const cached = src.cache.lookupInfo(this.modelKey());
