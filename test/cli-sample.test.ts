@@ -139,8 +139,17 @@ test('sample: the optimized-graph cache gives the same images, and a changed wei
     return fs.readFileSync(out);
   };
   const cold = run(path.join(tmp, 'c1.npy'));
-  assert.ok(fs.readdirSync(cacheDir).some((f) => f.endsWith('.ort.onnx')), 'cache entry written');
+  const entry = fs.readdirSync(cacheDir);
+  const model = entry.find((f) => f.endsWith('.ort.onnx'));
+  const side = entry.find((f) => f.endsWith('.weights'));
+  assert.ok(model && side, `cache entry with its weights file written: ${entry.join(', ')}`);
+  // the weights live in the side file, which sessions map, not inside the protobuf
+  assert.ok(fs.statSync(path.join(cacheDir, model)).size < fs.statSync(path.join(cacheDir, side)).size);
   const warm = run(path.join(tmp, 'c2.npy'));
+  // an entry whose weights file is gone is rebuilt, not loaded
+  fs.rmSync(path.join(cacheDir, side));
+  assert.deepEqual(run(path.join(tmp, 'c2b.npy')), cold);
+  assert.ok(fs.readdirSync(cacheDir).some((f) => f.endsWith('.weights')), 'rebuilt entry has its weights file');
   const uncached = run(path.join(tmp, 'c3.npy'), ['--no-cache']);
   assert.deepEqual(warm, cold);
   assert.deepEqual(uncached, cold);

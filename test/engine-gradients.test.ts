@@ -411,6 +411,31 @@ test('chunked dW: one GEMM per tap and chunk', () => {
   assert.deepEqual(dw.shape, [4, 3, 3, 3]);
   assert.equal(g.nodes.filter((n) => n.op === 'MatMul').length, 27);
 });
+gradCase('Conv 2x2 asymmetric pads [1, 0, 0, 1]', (c) => op.conv2d(c.x([2, 3, 4, 5]), c.p([2, 3, 2, 2]), c.p([2]), { pad: [1, 0, 0, 1] }));
+gradCase('Conv 3x3 asymmetric pads [0, 2, 1, 0]', (c) => op.conv2d(c.x([1, 2, 5, 4]), c.p([3, 2, 3, 3]), undefined, { pad: [0, 2, 1, 0] }));
+gradCase('DepthToSpace 2 (DCR)', (c) => op.depthToSpace(c.x([2, 8, 2, 3]), 2));
+gradCase('SpaceToDepth 2', (c) => op.spaceToDepth(c.x([2, 2, 4, 6]), 2));
+gradCase('upsampleConv2d 3x3 (phase convolutions + DepthToSpace)', (c) => op.upsampleConv2d(c.x([2, 3, 3, 4]), c.p([2, 3, 3, 3]), c.p([2])));
+// the low-resolution forms of "upsample, then conv" and "conv, then pool" against the plain ops, in float64
+const plainForms = [
+  ['upsampleConv2d', op.upsampleConv2d, (x: Tensor, w: Tensor, b: Tensor, k: number) => op.conv2d(op.upsampleNearest(x, 2), w, b, { pad: (k - 1) / 2 }), [2, 3, 4, 5]],
+  ['convAvgPool2d', op.convAvgPool2d, (x: Tensor, w: Tensor, b: Tensor, k: number) => op.avgPool2d(op.conv2d(x, w, b, { pad: (k - 1) / 2 }), 2), [2, 3, 6, 4]],
+] as const;
+for (const [name, fused, plain, shape] of plainForms) {
+  test(`${name} equals its plain form (3x3 and 1x1, float64 reference)`, () => {
+    for (const k of [3, 1]) {
+      const c = new Case(seedOf(`${name} equivalence ${k}`));
+      const x = c.x([...shape]);
+      const w = c.p([4, 3, k, k]);
+      const b = c.p([4]);
+      const [got, want] = [fused(x, w, b), plain(x, w, b, k)];
+      assert.deepEqual(got.shape, want.shape);
+      const [f, p] = evaluate(c.g, [got, want], c.feeds);
+      assert.ok(maxAbs(f.data.map((v, i) => v - p.data[i])) < 1e-12, `${name} ${k}x${k} differs from its plain form`);
+    }
+  });
+}
+gradCase('convAvgPool2d 3x3 (subgrid convolutions)', (c) => op.convAvgPool2d(c.x([2, 3, 4, 6]), c.p([2, 3, 3, 3]), c.p([2])));
 gradCase('Conv 1x1 with bias', (c) => op.conv2d(c.x([2, 3, 4, 4]), c.p([5, 3, 1, 1]), c.p([5])));
 gradCase('Conv 3x3 valid (pad 0), non-square input', (c) => op.conv2d(c.x([1, 2, 5, 6]), c.p([3, 2, 3, 3])));
 gradCase('Conv 3x3 pad [1,0]', (c) => op.conv2d(c.x([1, 2, 5, 6]), c.p([3, 2, 3, 3]), undefined, { pad: [1, 0] }));

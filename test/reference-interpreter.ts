@@ -321,6 +321,35 @@ const OPS: Record<string, OpImpl> = {
     return [{ dtype: x.dtype, shape, data: x.data }];
   },
 
+  // written from the ONNX definitions (DCR): out[n, c, h·b + i, w·b + j] = in[n, (i·b + j)·C + c, h, w]
+  DepthToSpace: (node, [x]) => {
+    if (attrString(node, 'mode', 'DCR') !== 'DCR') throw new Error('DepthToSpace: only DCR mode');
+    const b = attrInt(node, 'blocksize', 0);
+    const [n, cb, h, w] = x.shape;
+    const c = cb / (b * b);
+    const shape = [n, c, h * b, w * b];
+    const data = new Float64Array(x.data.length);
+    forEachIndex(shape, ([ni, ci, y, xo], flat) => {
+      const i = y % b;
+      const j = xo % b;
+      data[flat] = x.data[((ni * cb + (i * b + j) * c + ci) * h + Math.floor(y / b)) * w + Math.floor(xo / b)];
+    });
+    return [{ dtype: x.dtype, shape, data }];
+  },
+
+  SpaceToDepth: (node, [x]) => {
+    const b = attrInt(node, 'blocksize', 0);
+    const [n, c, h, w] = x.shape;
+    const shape = [n, c * b * b, h / b, w / b];
+    const data = new Float64Array(x.data.length);
+    forEachIndex(shape, ([ni, co, y, xo], flat) => {
+      const block = Math.floor(co / c);
+      const ci = co % c;
+      data[flat] = x.data[((ni * c + ci) * h + y * b + Math.floor(block / b)) * w + xo * b + (block % b)];
+    });
+    return [{ dtype: x.dtype, shape, data }];
+  },
+
   Transpose: (node, [x]) => {
     const rank = x.shape.length;
     const perm = attrInts(node, 'perm') ?? x.shape.map((_, i) => rank - 1 - i);

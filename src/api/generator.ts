@@ -11,7 +11,6 @@
  */
 import { UserError } from '../errors.js';
 import { regularFileSize } from '../io/read-file.js';
-import { loadGenerator as loadGeneratorModel } from '../models/checkpoint.js';
 import { Rng } from '../random/rng.js';
 import { classLabel, resolveClasses } from '../sample/class-lookup.js';
 import { GraphCache } from '../sample/graph-cache.js';
@@ -128,10 +127,11 @@ export async function loadGenerator(weights: string, options: LoadGeneratorOptio
   regularFileSize(weights, 'weights file'); // the cached graph path may never open the file itself
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) throw new UserError(`threads must be a positive integer, got ${options.threads}`);
   const runtime = { threads: options.threads };
-  const load = () => loadGeneratorModel(weights, options.config);
+  // the model code loads only when the weights must be read (no cached graph)
+  const load = async () => (await import('../models/checkpoint.js')).loadGenerator(weights, options.config);
   const sampler = options.cache === false
-    ? new Sampler(load(), runtime)
+    ? new Sampler(await load(), runtime)
     : new Sampler({ weights, config: options.config, cache: new GraphCache(), load }, runtime);
-  sampler.info(); // reads (and checks) the model now, not at the first sample
+  await sampler.prepare(); // reads (and checks) the model now, not at the first sample
   return new Generator(sampler);
 }

@@ -6,17 +6,26 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
 import { packageVersion } from '../package-info.js';
-import { registerSample } from './commands/sample.js';
-import { registerDiscriminate } from './commands/discriminate.js';
-import { registerExportOnnx } from './commands/export-onnx.js';
-import { registerEval } from './commands/eval.js';
-import { registerFidStats } from './commands/fid-stats.js';
-import { registerTrain } from './commands/train.js';
-import { registerPlot } from './commands/plot.js';
-import { registerDAccuracy } from './commands/d-accuracy.js';
-import { registerClasses } from './commands/classes.js';
+/**
+ * Commands load on demand: a run imports only its own command's modules (onnxruntime,
+ * sharp, the model code, ...), which keeps the process start of `biggan sample` ~0.2 s
+ * shorter; help and unknown commands load them all.
+ */
+type Register = (program: Command) => void;
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  sample: async () => (await import('./commands/sample.js')).registerSample,
+  discriminate: async () => (await import('./commands/discriminate.js')).registerDiscriminate,
+  'export-onnx': async () => (await import('./commands/export-onnx.js')).registerExportOnnx,
+  eval: async () => (await import('./commands/eval.js')).registerEval,
+  'fid-stats': async () => (await import('./commands/fid-stats.js')).registerFidStats,
+  train: async () => (await import('./commands/train.js')).registerTrain,
+  plot: async () => (await import('./commands/plot.js')).registerPlot,
+  'd-accuracy': async () => (await import('./commands/d-accuracy.js')).registerDAccuracy,
+  classes: async () => (await import('./commands/classes.js')).registerClasses,
+};
 
-export function buildProgram(): Command {
+/** The program with `only`'s command (all commands when it names none of them). */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
   program
     .name('biggan')
@@ -24,21 +33,14 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version of biggan-ts')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerSample(program);
-  registerDiscriminate(program);
-  registerExportOnnx(program);
-  registerEval(program);
-  registerFidStats(program);
-  registerTrain(program);
-  registerPlot(program);
-  registerDAccuracy(program);
-  registerClasses(program);
+  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(names.map((n) => COMMANDS[n]()))) register(program);
   return program;
 }
 
 async function main(): Promise<void> {
   try {
-    await buildProgram().parseAsync(process.argv);
+    await (await buildProgram(process.argv[2])).parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its one-line message (or help/version output)

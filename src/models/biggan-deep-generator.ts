@@ -75,8 +75,7 @@ export class DeepGBlock extends Module {
     op.expectShape(x, [null, this.inChannels, null, null], 'DeepGBlock input');
     let h = this.conv0.forward(ctx, op.relu(this.bn0.forward(ctx, x, rows, cond)));
     h = op.relu(this.bn1.forward(ctx, h, rows, cond));
-    if (this.up) h = op.upsampleNearest(h, 2);
-    h = this.conv1.forward(ctx, h);
+    h = this.up ? this.conv1.forwardUpsampled(ctx, h) : this.conv1.forward(ctx, h);
     h = this.conv2.forward(ctx, op.relu(this.bn2.forward(ctx, h, rows, cond)));
     h = this.conv3.forward(ctx, op.relu(this.bn3.forward(ctx, h, rows, cond)));
     let skip = this.inChannels !== this.outChannels ? op.slice(x, 1, 0, Math.floor(this.inChannels / 2)) : x;

@@ -138,11 +138,9 @@ export class GBlock extends Module {
   forward(ctx: ForwardContext, x: Tensor, cond: Tensor): Tensor {
     op.expectShape(x, [null, this.spec.inChannels, this.spec.resolution / 2, this.spec.resolution / 2], 'GBlock input');
     let h = op.relu(this.bn1.forward(ctx, x, cond));
-    h = op.upsampleNearest(h, 2);
-    const skip = op.upsampleNearest(x, 2);
-    h = this.conv1.forward(ctx, h);
+    h = this.conv1.forwardUpsampled(ctx, h); // upsample, then conv1
     h = this.conv2.forward(ctx, op.relu(this.bn2.forward(ctx, h, cond)));
-    return op.add(h, this.shortcut.forward(ctx, skip));
+    return op.add(h, this.shortcut.forwardUpsampled(ctx, x)); // upsample, then the 1x1 shortcut
   }
 }
 

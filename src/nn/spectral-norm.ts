@@ -136,6 +136,27 @@ export class SNConv2d extends Module {
     const W = this.w.normalized(g, ctx);
     return op.conv2d(x, W, this.bias ? g.param(this.bias) : undefined, { pad: (this.kernel - 1) / 2 });
   }
+  /**
+   * The conv of x upsampled 2x (nearest). 1x1 convs and 3x3 convs over at least 128 channels
+   * run at low resolution (op.upsampleConv2d); below that, onnxruntime's 2x2 phase convs and the
+   * DepthToSpace after them cost more than the FLOPs they save (measured on BigGAN-deep-128's
+   * 64-channel layer at 128x128).
+   */
+  forwardUpsampled(ctx: ForwardContext, x: Tensor): Tensor {
+    const g = x.graph;
+    const W = this.w.normalized(g, ctx);
+    const bias = this.bias ? g.param(this.bias) : undefined;
+    if (this.kernel === 3 && this.inChannels < 128) return op.conv2d(op.upsampleNearest(x, 2), W, bias, { pad: 1 });
+    return op.upsampleConv2d(x, W, bias);
+  }
+  /** The conv of x, average-pooled 2x2 (op.convAvgPool2d for 1x1 and for 3x3 over at least 128 channels, as above). */
+  forwardPooled(ctx: ForwardContext, x: Tensor): Tensor {
+    const g = x.graph;
+    const W = this.w.normalized(g, ctx);
+    const bias = this.bias ? g.param(this.bias) : undefined;
+    if (this.kernel === 3 && this.inChannels < 128) return op.avgPool2d(op.conv2d(x, W, bias, { pad: 1 }), 2);
+    return op.convAvgPool2d(x, W, bias);
+  }
 }
 
 /** Embedding table normalised as a whole ([rows, dim], u over rows), then rows gathered. */

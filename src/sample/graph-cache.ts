@@ -6,6 +6,9 @@
  * runs start fast and use less memory (ENGINE-NOTES: ~0.1 s and ~110 MB per start on the
  * export alone; more here because the weights are never parsed in JavaScript).
  *
+ * An entry is the optimized graph (KEY.ort.onnx) plus its weights in a side file that
+ * sessions map instead of parsing (named in the entry's KEY.json).
+ *
  * An entry is keyed by everything that shapes the graph: the weights file (real path,
  * size, mtime, inode), the config file's bytes, batch size, this package's and
  * onnxruntime's versions, and the CPU (optimized models use CPU-specific kernels).
@@ -23,10 +26,12 @@ export type { GeneratorInfo };
 
 export interface CacheEntry {
   modelPath: string;
+  /** The side file holding the model's initializers (a name in the cache folder). */
+  dataFile: string;
   io: { inputs: { name: string; shape: number[]; dtype: 'float32' | 'float64' | 'int64' | 'bool' }[]; outputs: { name: string; shape: number[]; dtype: 'float32' | 'float64' | 'int64' | 'bool' }[] };
 }
 
-const GRAPH_VERSION = '1'; // bump when generator graphs change shape or semantics
+const GRAPH_VERSION = '4'; // bump when generator graphs change shape or semantics
 const KEEP_ENTRIES = 6;
 
 export function defaultCacheDir(): string {
@@ -79,34 +84,52 @@ export class GraphCache {
 
   lookup(key: string): CacheEntry | null {
     const p = this.paths(key);
-    if (!fs.existsSync(p.model) || !fs.existsSync(p.meta)) return null;
+    const meta = this.readMeta(key);
+    if (!meta || !fs.existsSync(p.model) || !fs.existsSync(path.join(this.dir, meta.dataFile))) return null;
+    const now = new Date();
+    fs.utimesSync(p.meta, now, now); // recency for eviction
+    return { modelPath: p.model, ...meta };
+  }
+
+  private readMeta(key: string): Omit<CacheEntry, 'modelPath'> | null {
     try {
-      const meta = JSON.parse(fs.readFileSync(p.meta, 'utf8')) as Omit<CacheEntry, 'modelPath'>;
-      const now = new Date();
-      fs.utimesSync(p.meta, now, now); // recency for eviction
-      return { modelPath: p.model, ...meta };
+      const meta = JSON.parse(fs.readFileSync(this.paths(key).meta, 'utf8')) as Omit<CacheEntry, 'modelPath'>;
+      return typeof meta.dataFile === 'string' && path.basename(meta.dataFile) === meta.dataFile ? meta : null;
     } catch {
-      return null; // a damaged entry is rebuilt
+      return null; // a missing or damaged entry is rebuilt
     }
   }
 
-  /** Where onnxruntime should write the optimized model for `key` (moved into place by commit). */
-  stagingPath(key: string): string {
+  /**
+   * Where onnxruntime should write the optimized model for `key` (moved into place by commit)
+   * and the name of its weights file. The model refers to that name, so it is final from the
+   * start, and unique per writer so concurrent fills of one key never share a file.
+   */
+  staging(key: string): { model: string; dataFile: string } {
     fs.mkdirSync(this.dir, { recursive: true });
-    return path.join(this.dir, `.${key}.${process.pid}.staging.onnx`);
+    const unique = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    return { model: path.join(this.dir, `.${key}.${unique}.staging.onnx`), dataFile: `${key}.${unique}.weights` };
   }
 
-  commit(key: string, staged: string, meta: Omit<CacheEntry, 'modelPath'>): void {
+  commit(key: string, staged: { model: string; dataFile: string }, meta: Omit<CacheEntry, 'modelPath' | 'dataFile'>): void {
     const p = this.paths(key);
-    fs.renameSync(staged, p.model);
-    writeFileAtomic(p.meta, Buffer.from(JSON.stringify(meta)));
+    const previous = this.readMeta(key);
+    fs.renameSync(staged.model, p.model);
+    writeFileAtomic(p.meta, Buffer.from(JSON.stringify({ ...meta, dataFile: staged.dataFile })));
+    // a replaced entry's weights (a running session may still map them: unlinking is safe)
+    if (previous && previous.dataFile !== staged.dataFile) fs.rmSync(path.join(this.dir, previous.dataFile), { force: true });
     this.evict();
   }
 
-  discard(staged: string): void {
-    fs.rmSync(staged, { force: true });
+  discard(staged: { model: string; dataFile: string }): void {
+    fs.rmSync(staged.model, { force: true });
+    fs.rmSync(path.join(this.dir, staged.dataFile), { force: true });
   }
 
+  /**
+   * Keeps the KEEP_ENTRIES most recently used entries, and removes files no entry refers to
+   * (left by a process killed while filling the cache) once they are an hour old.
+   */
   private evict(): void {
     const metas = fs
       .readdirSync(this.dir)
@@ -117,6 +140,12 @@ export class GraphCache {
       const key = f.slice(0, -'.json'.length);
       fs.rmSync(path.join(this.dir, f), { force: true });
       fs.rmSync(path.join(this.dir, `${key}.ort.onnx`), { force: true });
+    }
+    const referenced = new Set(metas.slice(0, KEEP_ENTRIES).map(({ f }) => this.readMeta(f.slice(0, -'.json'.length))?.dataFile));
+    const hourAgo = Date.now() - 3600_000;
+    for (const f of fs.readdirSync(this.dir)) {
+      const orphan = (f.endsWith('.weights') && !referenced.has(f)) || f.endsWith('.staging.onnx');
+      if (orphan && fs.statSync(path.join(this.dir, f)).mtimeMs < hourAgo) fs.rmSync(path.join(this.dir, f), { force: true });
     }
   }
 }

@@ -24,10 +24,10 @@ export function registerExportOnnx(program: Command): void {
     .action((opts: ExportOptions) => runExportOnnx(opts));
 }
 
-export function runExportOnnx(opts: ExportOptions): void {
+export async function runExportOnnx(opts: ExportOptions): Promise<void> {
   if (!opts.out.toLowerCase().endsWith('.onnx')) throw new UserError(`--out must end in .onnx, got ${opts.out}`);
   const { model } = loadGenerator(opts.weights, opts.config);
-  const exported = generatorGraph(model, { batch: opts.batch });
+  const exported = await generatorGraph(model, { batch: opts.batch });
   writeFileAtomic(opts.out, exported.bytes);
   const ins = exported.inputs.map((i) => `${i.name} ${i.dtype} [${i.shape}]`).join(', ');
   process.stderr.write(`wrote ${opts.out} (${(exported.bytes.length / 2 ** 20).toFixed(1)} MiB): inputs ${ins}; output image float32 [${exported.outputs[0].shape}]\n`);

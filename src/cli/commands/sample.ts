@@ -7,7 +7,6 @@ import { parseClasses } from '../../sample/classes.js';
 import type { InterpolationKind } from '../../sample/interpolation.js';
 import { loadGenerator, type Images } from '../../api/generator.js';
 import { writeNpy } from '../../api/arrays.js';
-import { writeImageSheet } from '../../api/image-sheet.js';
 import { progressBar, type Progress } from '../progress.js';
 import { positiveInt, nonNegativeInt, finiteNumber } from '../options.js';
 
@@ -86,6 +85,6 @@ export async function runSample(opts: SampleOptions): Promise<void> {
   const n = images.shape[0];
   const R = info.resolution;
   if (ext === '.npy') await writeNpy(opts.out, images);
-  else await writeImageSheet(images, opts.out, { columns: opts.columns ?? Math.min(n, 8) });
+  else await (await import('../../api/image-sheet.js')).writeImageSheet(images, opts.out, { columns: opts.columns ?? Math.min(n, 8) }); // PNG code loads only for PNGs
   process.stderr.write(`wrote ${n} image${n === 1 ? '' : 's'} (${info.kind} ${R}x${R}${info.usesTruncation ? `, truncation ${opts.truncation ?? 1}` : ''}) to ${opts.out}\n`);
 }

@@ -2,33 +2,44 @@
 import { Tensor } from '../graph.js';
 import { registerVjp } from '../vjp-registry.js';
 import { reduceSum } from './reduce.js';
-import { concat, flip, gather, pad, reshape, slice, sliceBox, transpose } from './shape.js';
-import { add } from './elementwise.js';
+import { concat, depthToSpace, flip, gather, pad, reshape, slice, sliceBox, spaceToDepth, transpose } from './shape.js';
+import { avgPool2d, upsampleNearest } from './pooling.js';
+import { add, mul } from './elementwise.js';
 import { matmul } from './matmul.js';
 
 export interface Conv2dOptions {
   stride?: number;
-  pad?: number | [number, number];
+  /** Same on all sides, [rows, columns], or [top, left, bottom, right]. */
+  pad?: number | [number, number] | [number, number, number, number];
   dilation?: number;
+}
+
+/** Padding as ONNX's [top, left, bottom, right]. */
+function fourSidedPads(pad: Conv2dOptions['pad']): [number, number, number, number] {
+  if (typeof pad === 'number') return [pad, pad, pad, pad];
+  if (!pad) return [0, 0, 0, 0];
+  return pad.length === 2 ? [pad[0], pad[1], pad[0], pad[1]] : pad;
 }
 
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor, opts: Conv2dOptions = {}): Tensor {
   const s = opts.stride ?? 1;
   const dil = opts.dilation ?? 1;
-  const [ph, pw] = typeof opts.pad === 'number' ? [opts.pad, opts.pad] : (opts.pad ?? [0, 0]);
+  const pads = fourSidedPads(opts.pad);
+  const [pt, pl, pb, pr] = pads;
   if (x.rank !== 4 || w.rank !== 4) throw new Error(`conv2d: input ${x} and weight ${w} must be 4-d`);
   const [n, c, h, wd] = x.shape;
   const [o, ci, kh, kw] = w.shape;
   if (c !== ci) throw new Error(`conv2d: input ${x} has ${c} channels, weight ${w} expects ${ci}`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== o)) throw new Error(`conv2d: bias ${bias} does not match ${o} output channels`);
-  const ho = Math.floor((h + 2 * ph - dil * (kh - 1) - 1) / s) + 1;
-  const wo = Math.floor((wd + 2 * pw - dil * (kw - 1) - 1) / s) + 1;
+  if (pads.some((p) => !(Number.isInteger(p) && p >= 0))) throw new Error(`conv2d: bad padding [${pads}]`);
+  const ho = Math.floor((h + pt + pb - dil * (kh - 1) - 1) / s) + 1;
+  const wo = Math.floor((wd + pl + pr - dil * (kw - 1) - 1) / s) + 1;
   if (ho <= 0 || wo <= 0) throw new Error(`conv2d: ${x} too small for kernel ${kh}x${kw}`);
   const inputs = bias ? [x, w, bias] : [x, w];
   return x.graph.addNode(
     'Conv',
     inputs,
-    { kernel_shape: [kh, kw], strides: [s, s], pads: [ph, pw, ph, pw], dilations: [dil, dil], group: 1 },
+    { kernel_shape: [kh, kw], strides: [s, s], pads, dilations: [dil, dil], group: 1 },
     [{ shape: [n, o, ho, wo], dtype: x.dtype }],
   )[0];
 }
@@ -52,22 +63,25 @@ registerVjp('Conv', (node, [dy]) => {
   const [x, w, b] = node.inputs;
   const [s] = node.attrs.strides as number[];
   const [dil] = node.attrs.dilations as number[];
-  const [ph, pw] = node.attrs.pads as number[];
+  const [pt, pl, pb, pr] = node.attrs.pads as number[];
+  const [ph, pw] = [pt, pl];
   const [kh, kw] = node.attrs.kernel_shape as number[];
   if (dil !== 1) throw new Error('Conv: gradient only for dilation 1');
   // dx: stride 1 is a plain conv with the flipped, transposed kernel (measured faster than ConvTranspose).
   let dx: Tensor;
-  if (s === 1 && kh - 1 - ph >= 0 && kw - 1 - pw >= 0) {
+  const dxPads: [number, number, number, number] = [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr];
+  if (s === 1 && dxPads.every((p) => p >= 0)) {
     const wT = flip(transpose(w, [1, 0, 2, 3]), [2, 3]);
-    dx = conv2d(dy, wT, undefined, { pad: [kh - 1 - ph, kw - 1 - pw] });
+    dx = conv2d(dy, wT, undefined, { pad: dxPads });
   } else {
+    if (pt !== pb || pl !== pr) throw new Error('Conv: gradient of a strided or over-padded conv only for symmetric padding');
     const outPad: [number, number] = [
       x.shape[2] - ((dy.shape[2] - 1) * s + kh - 2 * ph),
       x.shape[3] - ((dy.shape[3] - 1) * s + kw - 2 * pw),
     ];
     dx = convTranspose2d(dy, w, s, [ph, pw], outPad);
   }
-  const dw = s === 1 ? weightGradientByMatmuls(x, dy, kh, kw, ph, pw) : weightGradientByConv(x, dy, kh, kw, ph, pw, s);
+  const dw = s === 1 ? weightGradientByMatmuls(x, dy, kh, kw, [pt, pl, pb, pr]) : weightGradientByConv(x, dy, kh, kw, ph, pw, s);
   const db = b ? reshape(reduceSum(dy, [0, 2, 3]), [b.shape[0]]) : undefined;
   return b ? [dx, dw, db] : [dx, dw];
 });
@@ -103,15 +117,15 @@ export function withWeightGradientChunkBytes<T>(bytes: number, build: () => T): 
  * equivalent "conv over the batch axis" (measured on [16, 256, 32, 32]), and dW is the
  * largest part of a training step.
  */
-function weightGradientByMatmuls(x: Tensor, dy: Tensor, kh: number, kw: number, ph: number, pw: number): Tensor {
+function weightGradientByMatmuls(x: Tensor, dy: Tensor, kh: number, kw: number, pads: [number, number, number, number]): Tensor {
   const [n, c, h, w] = x.shape;
-  const perImage = (h + 2 * ph) * (w + 2 * pw) * c * 4;
+  const perImage = (h + pads[0] + pads[2]) * (w + pads[1] + pads[3]) * c * 4;
   const chunk = Math.max(1, Math.min(n, Math.floor(dwChunkBytes / perImage)));
-  if (chunk >= n) return weightGradientChunk(x, dy, kh, kw, ph, pw);
+  if (chunk >= n) return weightGradientChunk(x, dy, kh, kw, pads);
   let total: Tensor | null = null;
   for (let start = 0; start < n; start += chunk) {
     const end = Math.min(n, start + chunk);
-    const part = weightGradientChunk(batchRows(x, start, end), batchRows(dy, start, end), kh, kw, ph, pw);
+    const part = weightGradientChunk(batchRows(x, start, end), batchRows(dy, start, end), kh, kw, pads);
     total = total ? add(total, part) : part;
   }
   return total!;
@@ -125,13 +139,13 @@ function batchRows(x: Tensor, start: number, end: number): Tensor {
   return gather(x, x.graph.ints(Array.from({ length: end - start }, (_, i) => start + i)), 0);
 }
 
-function weightGradientChunk(x: Tensor, dy: Tensor, kh: number, kw: number, ph: number, pw: number): Tensor {
+function weightGradientChunk(x: Tensor, dy: Tensor, kh: number, kw: number, [pt, pl, pb, pr]: [number, number, number, number]): Tensor {
   const [n, c] = x.shape;
   const [, o, ho, wo] = dy.shape;
   const rows = n * ho * wo;
   const dyT = reshape(transpose(dy, [1, 0, 2, 3]), [o, rows]); // [O, N·Ho·Wo]
   let xN = transpose(x, [0, 2, 3, 1]); // NHWC, so a shifted window flattens to [rows, C]
-  if (ph || pw) xN = pad(xN, [[0, 0], [ph, ph], [pw, pw], [0, 0]]);
+  if (pt || pl || pb || pr) xN = pad(xN, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
   const taps: Tensor[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
@@ -150,6 +164,70 @@ function weightGradientByConv(x: Tensor, dy: Tensor, kh: number, kw: number, ph:
   if (dwT.shape[2] !== kh) dwT = slice(dwT, 2, 0, kh);
   if (dwT.shape[3] !== kw) dwT = slice(dwT, 3, 0, kw);
   return transpose(dwT, [1, 0, 2, 3]);
+}
+
+/**
+ * conv2d(upsampleNearest(x, 2), w, bias, same padding), computed without the upsampled
+ * tensor. A 1x1 conv commutes with nearest upsampling, so it runs at low resolution (4x
+ * fewer FLOPs). For a 3x3 kernel, each of the four output phases (row parity a, column
+ * parity b) sees only a 2x2 window of x, whose taps are sums of the 3x3 taps; four 2x2
+ * convs at low resolution then do 16 instead of 36 multiply-adds per input pixel
+ * (2.25x fewer FLOPs), and DepthToSpace interleaves the phases. Exact up to float
+ * summation order: the phase kernels add up to two taps before multiplying.
+ */
+export function upsampleConv2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
+  const [, , kh, kw] = w.shape;
+  if (kh === 1 && kw === 1) return upsampleNearest(conv2d(x, w, bias), 2);
+  if (kh !== 3 || kw !== 3) throw new Error(`upsampleConv2d: kernel ${kh}x${kw} not supported (1x1 or 3x3)`);
+  // taps of the 3x3 kernel that land on each of a phase's two rows (columns): parity 0 reads
+  // rows i-1 (tap 0) and i (taps 1, 2); parity 1 reads i (taps 0, 1) and i+1 (tap 2)
+  const groups = [
+    [[0], [1, 2]],
+    [[0, 1], [2]],
+  ];
+  const sumTaps = (t: Tensor, axis: number, taps: number[]): Tensor => taps.map((k) => slice(t, axis, k, k + 1)).reduce((acc, v) => add(acc, v));
+  const phases: Tensor[] = [];
+  for (const a of [0, 1]) {
+    const rows = concat(groups[a].map((taps) => sumTaps(w, 2, taps)), 2); // [O, C, 2, 3]
+    for (const b of [0, 1]) {
+      const k = concat(groups[b].map((taps) => sumTaps(rows, 3, taps)), 3); // [O, C, 2, 2]
+      phases.push(conv2d(x, k, bias, { pad: [1 - a, 1 - b, a, b] }));
+    }
+  }
+  return depthToSpace(concat(phases, 1), 2);
+}
+
+/**
+ * avgPool2d(conv2d(x, w, bias, same padding), 2), computed at low resolution. A 1x1 conv
+ * commutes with average pooling (4x fewer FLOPs). For a 3x3 kernel, each output pixel reads
+ * each of the input's four parity subgrids (row parity p, column parity q) through a 2x2
+ * window whose taps are sums of the 3x3 taps; four stride-1 2x2 convs over the subgrids
+ * (SpaceToDepth's channel groups), summed, do 16 instead of 36 multiply-adds per output
+ * pixel (2.25x fewer FLOPs), with backward passes that stay stride-1 convs and GEMMs.
+ */
+export function convAvgPool2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
+  const [, c, h, wd] = x.shape;
+  const [, , kh, kw] = w.shape;
+  if (h % 2 || wd % 2) throw new Error(`convAvgPool2d: ${x} has an odd size`);
+  if (kh === 1 && kw === 1) return conv2d(avgPool2d(x, 2), w, bias);
+  if (kh !== 3 || kw !== 3) throw new Error(`convAvgPool2d: kernel ${kh}x${kw} not supported (1x1 or 3x3)`);
+  // parity 0 reads subgrid rows i (taps 0, 1) and i+1 (tap 2); parity 1 reads i-1 (tap 0) and i (taps 1, 2)
+  const groups = [
+    [[0, 1], [2]],
+    [[0], [1, 2]],
+  ];
+  const sumTaps = (t: Tensor, axis: number, taps: number[]): Tensor => taps.map((k) => slice(t, axis, k, k + 1)).reduce((acc, v) => add(acc, v));
+  const subgrids = spaceToDepth(x, 2); // channel group p·2 + q holds x[:, :, p::2, q::2]
+  let out: Tensor | undefined;
+  for (const p of [0, 1]) {
+    const rows = concat(groups[p].map((taps) => sumTaps(w, 2, taps)), 2); // [O, C, 2, 3]
+    for (const q of [0, 1]) {
+      const k = mul(concat(groups[q].map((taps) => sumTaps(rows, 3, taps)), 3), 0.25); // [O, C, 2, 2], the pool's 1/4 folded in
+      const part = conv2d(slice(subgrids, 1, (p * 2 + q) * c, (p * 2 + q + 1) * c), k, undefined, { pad: [p, q, 1 - p, 1 - q] });
+      out = out ? add(out, part) : part;
+    }
+  }
+  return bias ? add(out!, reshape(bias, [1, bias.shape[0], 1, 1])) : out!;
 }
 
 registerVjp('ConvTranspose', () => {

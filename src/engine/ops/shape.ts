@@ -136,6 +136,25 @@ export function pad(x: Tensor, pads: [number, number][]): Tensor {
   return x.graph.addNode('Pad', [x, x.graph.ints(flat)], { mode: 'constant' }, [{ shape, dtype: x.dtype }])[0];
 }
 
+/**
+ * [N, C·b², H, W] -> [N, C, H·b, W·b], channel block (i·b + j)·C + c going to pixel offset
+ * (i, j) of channel c (ONNX DepthToSpace, DCR mode).
+ */
+export function depthToSpace(x: Tensor, blocksize: number): Tensor {
+  const [n, c, h, w] = x.shape;
+  const b = blocksize;
+  if (x.rank !== 4 || c % (b * b) !== 0) throw new Error(`depthToSpace ${x}: channels not divisible by ${b * b}`);
+  return x.graph.addNode('DepthToSpace', [x], { blocksize: b, mode: 'DCR' }, [{ shape: [n, c / (b * b), h * b, w * b], dtype: x.dtype }])[0];
+}
+
+/** The inverse of depthToSpace (ONNX SpaceToDepth, whose layout is DCR's). */
+export function spaceToDepth(x: Tensor, blocksize: number): Tensor {
+  const [n, c, h, w] = x.shape;
+  const b = blocksize;
+  if (x.rank !== 4 || h % b !== 0 || w % b !== 0) throw new Error(`spaceToDepth ${x}: spatial size not divisible by ${b}`);
+  return x.graph.addNode('SpaceToDepth', [x], { blocksize: b }, [{ shape: [n, c * b * b, h / b, w / b], dtype: x.dtype }])[0];
+}
+
 /** One-hot rows [..., depth] as float32 from int64 ids. */
 export function oneHot(ids: Tensor, depth: number): Tensor {
   const g = ids.graph;
@@ -158,6 +177,9 @@ registerVjp('Transpose', (n, [dy]) => {
   const inv = perm.map((_, i) => perm.indexOf(i));
   return [dy && transpose(dy, inv)];
 });
+// a permutation of elements: each one's gradient is the other
+registerVjp('DepthToSpace', (n, [dy]) => [dy && spaceToDepth(dy, n.attrs.blocksize as number)]);
+registerVjp('SpaceToDepth', (n, [dy]) => [dy && depthToSpace(dy, n.attrs.blocksize as number)]);
 registerVjp('Concat', (n, [dy]) => {
   if (!dy) return n.inputs.map(() => undefined);
   const ax = n.attrs.axis as number;

@@ -71,7 +71,7 @@ export class SampleSheet {
 
   private compiled(): Promise<{ graph: CompiledGraph; model: ExportedModel }> {
     this.graph ??= (async () => {
-      const model = generatorGraph(this.G, { batch: this.batch(), paramInputs: true });
+      const model = await generatorGraph(this.G, { batch: this.batch(), paramInputs: true });
       return { graph: await CompiledGraph.create(model, this.runtime), model };
     })();
     return this.graph;
