@@ -136,7 +136,7 @@ export async function benchTraining(outDir: string, opts: { rounds: number; ceil
   const table = markdownTable(['shape', 'run', 's / iteration', 'ratio (PyTorch s / ours)', 'peak RSS MiB', 'memory ratio (ours / PyTorch)', 'GFLOP/s', 'share of ceiling'], rows);
   return (
     `${table}\n\n${notes.join('\n')}\n` +
-    `${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''}, medians; ${iters} timed iterations after 1 warm-up per run; ${THREADS} threads both sides. ` +
+    `${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''}, medians; ${iters} timed iteration${iters > 1 ? "s" : ""} after 1 warm-up per run; ${THREADS} threads both sides. ` +
     `FLOPs: 2 x multiply-accumulates of the Conv/ConvTranspose/MatMul/Gemm nodes of the per-step training graphs our trainer builds ` +
     `(D step: G forward for the fakes, D forward and backward on fakes and reals; G step: G and D forward, backward through D to its input and through G, ortho term), ` +
     `applied to both sides' times; share of the ${opts.ceiling.toFixed(0)} GFLOP/s ceiling.`
