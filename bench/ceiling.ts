@@ -65,6 +65,7 @@ export async function benchCeiling(opts: { rounds: number; runs?: number }): Pro
       ],
     ) +
     `\n\nOne 3x3 convolution, batch ${B}, ${C} -> ${C} channels, ${S}x${S}, padding 1, no bias, forward only (${(flops / 1e9).toFixed(2)} GFLOP = 2·B·Cout·Cin·9·H·W); ` +
-    `${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''} of 3 warm-up + ${runs} timed runs. Ceiling = ${gflops.toFixed(0)} GFLOP/s (the faster side).`;
+    `${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''} of 3 warm-up + ${runs} timed runs. Ceiling = ${gflops.toFixed(0)} GFLOP/s (the faster side). ` +
+    `It is measured once, before the other sections: on a shared machine a share above 100 % means that row ran while the machine was less loaded than during the ceiling's runs.`;
   return { oursGflops, torchGflops, gflops, table };
 }
