@@ -4,8 +4,11 @@
  * running the same network from its own layer table (bench/pytorch/inception_fid.py)
  * with the same procedural weights, written here to an .npz by key name. Reports
  * steady-state images/s for one batch, the whole process (start, load, compile,
- * every image once) and its peak RSS, and the max |pool3 difference| between the
- * two, which shows both ran the same network. pytorch-fid's preprocessing (the bilinear
+ * every image once) and its peak RSS, achieved GFLOP/s (FLOPs counted on our graph) and
+ * its share of the machine's ceiling, and the max |pool3 difference| between the two,
+ * which shows both ran the same network. PyTorch runs at its best: BN folded,
+ * channels_last, inference_mode, 1 or 2 threads, with or without torch.jit
+ * (trace + freeze + optimize_for_inference), whichever is fastest here. pytorch-fid's preprocessing (the bilinear
  * resize, an identity at 299, and 2x - 1) is part of both timings, and both compute pool3
  * and the 1008 unbiased logits.
  *
@@ -18,7 +21,8 @@ import { readNpy, writeNpy } from '../src/io/npy.js';
 import { writeNpz } from '../src/io/npz.js';
 import { InceptionFeatureExtractor } from '../src/metrics/inception/feature-extractor.js';
 import { proceduralInceptionStateDict } from '../src/metrics/inception/procedural-weights.js';
-import { markdownTable, measureProcess, median, pytorchAvailable } from './measure.js';
+import { PYTHON, markdownTable, measureProcess, median, share } from './measure.js';
+import { inceptionFlopsPerImage } from './flops.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PY = path.resolve('bench/pytorch/inception_fid.py');
@@ -79,7 +83,7 @@ async function worker(args: string[]): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-export interface InceptionRow {
+interface InceptionRow {
   impl: string;
   steadyImgS: number;
   wholeS: number;
@@ -87,8 +91,8 @@ export interface InceptionRow {
   peakMiB: number;
 }
 
-export async function benchInception(outDir: string, opts: { images?: number; batch?: number; repeats?: number; rounds?: number } = {}): Promise<{ rows: InceptionRow[]; table: string }> {
-  const n = opts.images ?? 64, batch = opts.batch ?? 16, repeats = opts.repeats ?? 5, rounds = opts.rounds ?? 5;
+export async function benchInception(outDir: string, opts: { rounds: number; ceiling: number; images?: number; batch?: number; repeats?: number }): Promise<string> {
+  const n = opts.images ?? 64, batch = opts.batch ?? 16, repeats = opts.repeats ?? 5, rounds = opts.rounds;
   const dir = path.join(outDir, 'inception');
   fs.mkdirSync(dir, { recursive: true });
   const imagesFile = path.join(dir, `images-${n}x299.npy`);
@@ -96,11 +100,10 @@ export async function benchInception(outDir: string, opts: { images?: number; ba
   const common = ['--images', imagesFile, '--batch', String(batch), '--repeat', String(repeats)];
   // each side runs a warm-up batch, the timed repeats, then every image once
   const processed = batch * (1 + repeats) + n;
-  const havePy = pytorchAvailable();
   const weights = path.join(dir, 'inception-procedural.npz');
-  if (havePy && !fs.existsSync(weights)) writeNpz(weights, proceduralInceptionStateDict());
+  if (!fs.existsSync(weights)) writeNpz(weights, proceduralInceptionStateDict());
 
-  // Every configuration (side x 1 or 2 intra-op threads) runs once per round, the rounds
+  // Every configuration (side x 1 or 2 intra-op threads, x jit for PyTorch) runs once per round, the rounds
   // interleaving the two sides so that a noisy stretch of this shared machine hits both;
   // each configuration reports its median round, each side its best thread count.
   interface Run extends WorkerResult {
@@ -109,56 +112,65 @@ export async function benchInception(outDir: string, opts: { images?: number; ba
     out: string;
   }
   const configs = [
-    ...[1, 2].map((threads) => ({ side: 'ours' as const, threads })),
-    ...(havePy ? [1, 2].map((threads) => ({ side: 'torch' as const, threads })) : []),
+    ...[1, 2].map((threads) => ({ side: 'ours' as const, threads, jit: 0 })),
+    ...[1, 2].flatMap((threads) => [0, 1].map((jit) => ({ side: 'torch' as const, threads, jit }))),
   ];
-  const runs = new Map<string, Run[]>(configs.map((c) => [`${c.side}:${c.threads}`, []]));
+  const key = (c: { side: string; threads: number; jit: number }): string => `${c.side}:${c.threads}:${c.jit}`;
+  const runs = new Map<string, Run[]>(configs.map((c) => [key(c), []]));
   for (let r = 0; r < rounds; r++) {
     for (const c of configs) {
-      const out = path.join(dir, `pool3-${c.side}-${c.threads}.npy`);
+      const out = path.join(dir, `pool3-${c.side}-${c.threads}-${c.jit}.npy`);
       const args = [...common, '--threads', String(c.threads), '--out', out];
-      const m = c.side === 'ours' ? measureProcess(process.execPath, [SELF, '--inception-worker', ...args]) : measureProcess('/usr/bin/python3', [PY, '--weights', weights, ...args]);
+      const m = c.side === 'ours' ? measureProcess(process.execPath, [SELF, '--inception-worker', ...args]) : measureProcess(PYTHON, [PY, '--weights', weights, '--jit', String(c.jit), ...args]);
       const j = JSON.parse(m.stdout.trim().split('\n').pop()!) as WorkerResult;
-      runs.get(`${c.side}:${c.threads}`)!.push({ ...j, wallS: m.wallS, peakMiB: m.peakRssMiB, out });
+      runs.get(key(c))!.push({ ...j, wallS: m.wallS, peakMiB: m.peakRssMiB, out });
     }
   }
   const medianRun = (rs: Run[]): Run => [...rs].sort((a, b) => a.images_per_s - b.images_per_s)[Math.floor(rs.length / 2)]!;
-  const best = (side: 'ours' | 'torch'): { threads: number; run: Run; all: Run[] } | null => {
-    let pick: { threads: number; run: Run; all: Run[] } | null = null;
+  interface Pick {
+    threads: number;
+    jit: number;
+    run: Run;
+    all: Run[];
+  }
+  const best = (side: 'ours' | 'torch'): Pick => {
+    let pick: Pick | null = null;
     for (const c of configs.filter((k) => k.side === side)) {
-      const all = runs.get(`${side}:${c.threads}`)!;
+      const all = runs.get(key(c))!;
       const run = medianRun(all);
-      if (!pick || run.images_per_s > pick.run.images_per_s) pick = { threads: c.threads, run, all };
+      if (!pick || run.images_per_s > pick.run.images_per_s) pick = { threads: c.threads, jit: c.jit, run, all };
     }
-    return pick;
+    return pick!;
   };
-  const rowOf = (label: string, b: { threads: number; run: Run; all: Run[] }): InceptionRow => ({
-    impl: `${label} (${b.threads} thread${b.threads > 1 ? 's' : ''})`,
+  const rowOf = (label: string, b: Pick): InceptionRow => ({
+    impl: `${label} (${b.threads} thread${b.threads > 1 ? 's' : ''}${b.jit ? ', torch.jit freeze + optimize_for_inference' : ''})`,
     steadyImgS: b.run.images_per_s,
     wholeS: median(b.all.map((x) => x.wallS)),
     wholeImgS: processed / median(b.all.map((x) => x.wallS)),
     peakMiB: median(b.all.map((x) => x.peakMiB)),
   });
-  const ours = best('ours')!;
-  const rows: InceptionRow[] = [rowOf('biggan-ts, onnxruntime-node', ours)];
-  let note = 'PyTorch not installed (apt-get install -y python3-torch): ours only.';
-  const torch = havePy ? best('torch') : null;
-  if (torch) {
-    rows.push(rowOf('PyTorch 1.13', torch));
-    const a = readNpy(ours.run.out).data as Float32Array, b = readNpy(torch.run.out).data as Float32Array;
-    let diff = 0;
-    for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    const spread = (rs: Run[]): string => rs.map((x) => x.images_per_s.toFixed(1)).join(' / ');
-    note =
-      `${n} images, batch ${batch}, ${rounds} interleaved rounds (medians): steady ${(rows[0]!.steadyImgS / rows[1]!.steadyImgS).toFixed(2)}x PyTorch's images/s; ` +
-      `whole process ${(rows[0]!.wholeImgS / rows[1]!.wholeImgS).toFixed(2)}x at ${(rows[0]!.peakMiB / rows[1]!.peakMiB).toFixed(2)}x its peak memory; ` +
-      `steady images/s per round: ours ${spread(ours.all)}, PyTorch ${spread(torch.all)}; max |pool3 ours - PyTorch| = ${diff.toExponential(2)}`;
-  }
+  const ours = best('ours');
+  const torch = best('torch');
+  const rows: InceptionRow[] = [rowOf('biggan-ts, onnxruntime-node', ours), rowOf('PyTorch', torch)];
+  const a = readNpy(ours.run.out).data as Float32Array, b = readNpy(torch.run.out).data as Float32Array;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+  const spread = (rs: Run[]): string => rs.map((x) => x.images_per_s.toFixed(1)).join(' / ');
+  const flopsPerImage = inceptionFlopsPerImage(batch);
+  const [o, t] = rows as [InceptionRow, InceptionRow];
+  const note =
+    `${n} images, batch ${batch}, ${rounds} interleaved round${rounds > 1 ? 's' : ''} (medians; each side's fastest configuration of 1/2 threads and, for PyTorch, with/without torch.jit): ` +
+    `steady ${(o.steadyImgS / t.steadyImgS).toFixed(2)}x PyTorch's images/s; whole process ${(o.wholeImgS / t.wholeImgS).toFixed(2)}x at ${(o.peakMiB / t.peakMiB).toFixed(2)}x its peak memory; ` +
+    `steady images/s per round: ours ${spread(ours.all)}, PyTorch ${spread(torch.all)}; max |pool3 ours - PyTorch| = ${diff.toExponential(2)}. ` +
+    `GFLOP/s from ${(flopsPerImage / 1e9).toFixed(2)} GFLOP per image (Conv/MatMul nodes of our graph), share of the ${opts.ceiling.toFixed(0)} GFLOP/s ceiling.`;
   const table = markdownTable(
-    ['implementation', 'images/s (steady, 299x299)', `whole process s (start, load, ${processed} images)`, 'images/s (whole)', 'peak RSS MiB'],
-    rows.map((r) => [r.impl, r.steadyImgS, r.wholeS, r.wholeImgS, r.peakMiB]),
+    ['implementation', 'images/s (steady, 299x299)', 'GFLOP/s (steady)', 'share of ceiling', `whole process s (start, load, ${processed} images)`, 'images/s (whole)', 'peak RSS MiB'],
+    rows.map((r) => {
+      const g = (r.steadyImgS * flopsPerImage) / 1e9;
+      return [r.impl, r.steadyImgS, g, share(g, opts.ceiling), r.wholeS, r.wholeImgS, r.peakMiB];
+    }),
   );
-  return { rows, table: `${table}\n\n${note}` };
+  return `${table}\n\n${note}`;
 }
 
 if (process.argv.includes('--inception-worker')) await worker(process.argv.slice(2));

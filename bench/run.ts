@@ -1,38 +1,74 @@
 /**
- * `npm run bench`: every benchmark side by side with PyTorch 1.13 in one run (ratios,
- * not absolute numbers, are what to compare on a shared machine). Results go to stdout
- * and .bench-out/results.md. Sections: `npm run bench -- sampling` runs one.
+ * `npm run bench [-- SECTION ...] [--rounds N] [--quick]`: every workload side by side with PyTorch
+ * at its best (../shared/bench/torch_ref.py and bench/pytorch/*.py), medians over N
+ * interleaved rounds (default 3), each workload's achieved GFLOP/s and its share of the
+ * machine's ceiling (the faster side's GFLOP/s on one large 3x3 convolution, measured
+ * first). Sections: ceiling, sampling, training, inception (default all). Results go to
+ * stdout and .bench-out/results.md. --quick is a smoke test of the bench itself (N = 8
+ * only, 1 timed training iteration without the single-graph row, 16 Inception images):
+ * its figures are measured but not the ones to publish.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
+import { benchCeiling } from './ceiling.js';
 import { benchSampling } from './sampling.js';
 import { benchTraining } from './training.js';
+import { benchInception } from './inception.js';
+import { machineLine, torchRef } from './measure.js';
 
 const OUT = path.resolve('.bench-out');
+const SECTIONS = ['ceiling', 'sampling', 'training', 'inception'] as const;
+type Section = (typeof SECTIONS)[number];
 
-const sections: Record<string, () => Promise<string>> = {
-  sampling: async () => (await benchSampling(OUT)).table,
-  training: async () => (await benchTraining(OUT)).table,
-  inception: async () => (await (await import('./inception.js')).benchInception(OUT)).table,
-};
+function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick: boolean } {
+  let rounds = 3;
+  let quick = false;
+  const sections: Section[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--rounds') {
+      rounds = Number(argv[++i]);
+      if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds needs a positive integer, got ${argv[i]}`);
+    } else if (a === '--quick') quick = true;
+    else if ((SECTIONS as readonly string[]).includes(a)) sections.push(a as Section);
+    else fail(`unknown bench argument ${a}; sections: ${SECTIONS.join(', ')}; options: --rounds N, --quick`);
+  }
+  return { sections: sections.length ? sections : [...SECTIONS], rounds, quick };
+}
+
+function fail(msg: string): never {
+  console.error(msg);
+  process.exit(2);
+}
 
 async function main(): Promise<void> {
+  const { sections, rounds, quick } = parseArgs(process.argv.slice(2));
+  torchRef(); // one-line failure up front when the baseline is missing
   fs.mkdirSync(OUT, { recursive: true });
-  const wanted = process.argv.slice(2);
-  const unknown = wanted.filter((w) => !(w in sections));
-  if (unknown.length) {
-    console.error(`unknown bench section(s): ${unknown.join(', ')}; have ${Object.keys(sections).join(', ')}`);
-    process.exit(2);
-  }
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  let report = `# biggan-ts benchmarks\n\n${new Date().toISOString()}, ${os.cpus().length} x ${cpu}, Node ${process.version}\n`;
-  for (const name of wanted.length ? wanted : Object.keys(sections)) {
-    console.error(`running ${name} ...`);
-    const text = await sections[name]();
+  const machine = machineLine();
+  console.log(`# biggan-ts benchmarks\n\n${new Date().toISOString()}; ${machine}; ${rounds} interleaved round${rounds > 1 ? 's' : ''}${quick ? ' (--quick smoke test)' : ''}`);
+  let report = `# biggan-ts benchmarks\n\nMachine: ${machine}. ${new Date().toISOString()}, ${rounds} interleaved round${rounds > 1 ? 's' : ''} per figure${quick ? ' (--quick smoke test: not for publishing)' : ''}.\n`;
+  const emit = (name: string, text: string): void => {
     report += `\n## ${name}\n\n${text}\n`;
     console.log(`\n## ${name}\n\n${text}`);
+  };
+  // The ceiling comes first: every other section reports its share of it. When it is not
+  // asked for, a quick one-round measurement stands in.
+  console.error(`running ceiling${sections.includes('ceiling') ? '' : ' (quick, 1 round)'} ...`);
+  const ceiling = await benchCeiling({ rounds: sections.includes('ceiling') ? rounds : 1 });
+  if (sections.includes('ceiling')) emit('ceiling', ceiling.table);
+  else console.log(`\n(ceiling: ${ceiling.gflops.toFixed(0)} GFLOP/s, one quick round: ours ${ceiling.oursGflops.toFixed(0)}, PyTorch ${ceiling.torchGflops.toFixed(0)})`);
+  const run: Record<Exclude<Section, 'ceiling'>, () => Promise<string>> = {
+    sampling: () => benchSampling(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { counts: [8] } : {}) }),
+    training: () => benchTraining(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { iters: 1, single: false } : {}) }),
+    inception: () => benchInception(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { images: 16, repeats: 1 } : {}) }),
+  };
+  for (const name of sections) {
+    if (name === 'ceiling') continue;
+    console.error(`running ${name} ...`);
+    emit(name, await run[name]());
   }
+  if (!sections.includes('ceiling')) report += `\nCeiling (quick, 1 round): ${ceiling.gflops.toFixed(0)} GFLOP/s (ours ${ceiling.oursGflops.toFixed(0)}, PyTorch ${ceiling.torchGflops.toFixed(0)}).\n`;
   fs.writeFileSync(path.join(OUT, 'results.md'), report);
 }
 

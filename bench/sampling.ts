@@ -1,110 +1,160 @@
 /**
- * Sampling benchmark: full-size BigGAN-deep-128 with random weights written by our own
- * code, 8 and 32 images. Whole process (start, load weights, build, generate, write .npy)
- * and generation only (steady-state batches), against PyTorch 1.13 running the same
- * network at its best (bench/pytorch/biggan_deep_sample.py: SN folded, channels_last,
- * inference_mode, best thread count), side by side in one run.
+ * Sampling benchmark: full-size BigGAN-deep-128 (50.4M parameters) with random weights
+ * written by the PyTorch baseline (torch_ref.py random-weights, cached in .bench-out),
+ * truncation 0.4, N = 8 and 32 images.
+ *
+ * Whole process (wall time and peak RSS under GNU time): ours as the README runs it,
+ * `npx biggan sample ...`, and through the direct entry point (the same without npx's
+ * start-up), after one untimed run that fills the optimized-graph cache; PyTorch as
+ * `torch_ref.py time-sample` in its fastest settings (checked once per bench run).
+ * Steady state: one batch of 8 after warm-up; ours through Sampler on the loaded model,
+ * PyTorch's from time-sample's per-batch times of the N = 32 run (batches 2-4, median).
+ * Every figure is the median over interleaved rounds (ours, PyTorch, ours, PyTorch, ...).
  */
+import fs from 'node:fs';
 import path from 'node:path';
-import { deep128Weights } from './fresh-weights.js';
-import { measureProcess, pytorchAvailable, median, markdownTable } from './measure.js';
+import { readNpy } from '../src/io/npy.js';
 import { loadGenerator } from '../src/models/checkpoint.js';
 import { Sampler } from '../src/sample/sampler.js';
+import { generatorFlopsPerImage } from './flops.js';
+import { interleaved, markdownTable, measureProcess, median, ProcessMeasurement, runTorchRef, share, torchRef } from './measure.js';
 
-const CLI = path.resolve('dist/src/cli/main.js');
-const PY = path.resolve('bench/pytorch/biggan_deep_sample.py');
+const BATCH = 8;
+const TRUNCATION = '0.4';
 
-export interface SamplingRow {
-  impl: string;
-  n: number;
-  wholeS: number;
-  wholeImgS: number;
-  peakMiB: number;
-  genBatchS: number;
-  genImgS: number;
+interface TimeSample {
+  gen_s: number;
+  batch_s: number[];
+  images_shape: number[];
 }
 
-async function oursGenerationOnly(weights: string, config: string, batch: number, repeats: number): Promise<number> {
-  const { model } = loadGenerator(weights, config);
-  const sampler = Sampler.of(model);
-  const z = new Float32Array(batch * model.zDim).map((_, i) => Math.sin(i) * 0.4);
-  const cv = new Float32Array(batch * model.numClasses);
-  for (let i = 0; i < batch; i++) cv[i * model.numClasses + ((i * 37) % model.numClasses)] = 1;
-  const req = { z, classVectors: cv, n: batch, truncation: 0.4 };
-  await sampler.generate(req, batch); // warm-up (session creation, first run)
+interface TorchSettings {
+  threads: number;
+  /** batch per N */
+  batch: (n: number) => number;
+  label: string;
+}
+
+/** BigGAN-deep-128 random weights and config.json beside them; reused if already written. */
+function deep128Weights(dir: string): { weights: string; config: string } {
+  const weights = path.join(dir, 'model.safetensors');
+  const config = path.join(dir, 'config.json');
+  if (fs.existsSync(weights) && fs.existsSync(config)) return { weights, config };
+  fs.mkdirSync(dir, { recursive: true });
+  const source = path.join(path.dirname(torchRef()), 'torch_ref_configs', 'hf-biggan-deep-128.config.json');
+  fs.copyFileSync(source, config);
+  runTorchRef(['random-weights', '--layout', 'hf', '--config', config, '--out', weights, '--threads', '2']);
+  return { weights, config };
+}
+
+function torchSample(weights: string, config: string, n: number, batch: number, threads: number, out: string): { m: ProcessMeasurement; j: TimeSample } {
+  return runTorchRef<TimeSample>([
+    'time-sample', '--layout', 'hf', '--weights', weights, '--config', config, '-n', String(n), '--batch', String(batch),
+    '--threads', String(threads), '--channels-last', '1', '--mode', 'fast', '--truncation', TRUNCATION, '--out', out,
+  ]);
+}
+
+/** torch_ref's fastest settings here: 1 or 2 threads (N = 8), then batch 8 or N (N = 32), by generation time. */
+function torchBest(weights: string, config: string, counts: number[], out: string): TorchSettings {
+  const gen = (n: number, b: number, t: number): number => torchSample(weights, config, n, b, t, out).j.gen_s;
+  const [t1, t2] = [gen(BATCH, BATCH, 1), gen(BATCH, BATCH, 2)];
+  const threads = t1 < t2 ? 1 : 2;
+  const big = Math.max(...counts);
+  const wholeBatchWins = big > BATCH && gen(big, big, threads) < gen(big, BATCH, threads);
+  const batch = (n: number): number => (wholeBatchWins ? n : BATCH);
+  return { threads, batch, label: `mode fast, channels_last, ${threads} thread${threads > 1 ? 's' : ''}, batch ${wholeBatchWins ? 'N' : BATCH}` };
+}
+
+/** Ours, generation only: median time of one batch after a warm-up batch. */
+async function oursSteady(sampler: Sampler, zDim: number, numClasses: number, repeats: number): Promise<number> {
+  const z = new Float32Array(BATCH * zDim).map((_, i) => Math.sin(i) * 0.4);
+  const cv = new Float32Array(BATCH * numClasses);
+  for (let i = 0; i < BATCH; i++) cv[i * numClasses + ((i * 37) % numClasses)] = 1;
+  const req = { z, classVectors: cv, n: BATCH, truncation: Number(TRUNCATION) };
+  await sampler.generate(req, BATCH);
   const times: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const t = performance.now();
-    await sampler.generate(req, batch);
+    await sampler.generate(req, BATCH);
     times.push((performance.now() - t) / 1000);
   }
-  await sampler.release();
   return median(times);
 }
 
-function pytorchRun(weights: string, config: string, n: number, batch: number, threads: number, repeat: number, out: string): { m: ReturnType<typeof measureProcess>; steady: number } {
-  const m = measureProcess('/usr/bin/python3', [PY, '--weights', weights, '--config', config, '--n', String(n), '--batch', String(batch), '--repeat', String(repeat), '--threads', String(threads), '--out', out]);
-  const j = JSON.parse(m.stdout.trim().split('\n').pop()!) as { steady_batch_s: number };
-  return { m, steady: j.steady_batch_s };
+/** The direct entry point: node_modules/.bin/biggan where npm linked it, else the file it links to. */
+function directEntry(): { cmd: string; pre: string[]; label: string } {
+  const bin = path.resolve('node_modules/.bin/biggan');
+  if (fs.existsSync(bin)) return { cmd: bin, pre: [], label: 'node_modules/.bin/biggan sample' };
+  return { cmd: process.execPath, pre: [path.resolve('dist/src/cli/main.js')], label: 'node dist/src/cli/main.js sample (no node_modules/.bin/biggan here)' };
 }
 
-/**
- * Ours: the CLI as a user runs it (default batch 8; a second run, so the optimized-graph
- * cache is warm). PyTorch: best whole-process time over 1/2 threads and batch 8 / n, and
- * its steady-state batch time measured in a separate run with extra batches.
- */
-export async function benchSampling(outDir: string, opts: { counts?: number[]; repeats?: number } = {}): Promise<{ rows: SamplingRow[]; table: string }> {
-  const { weights, config } = deep128Weights(path.join(outDir, 'biggan-deep-128'));
+export async function benchSampling(outDir: string, opts: { rounds: number; ceiling: number; counts?: number[] }): Promise<string> {
+  const dir = path.join(outDir, 'biggan-deep-128');
+  const { weights, config } = deep128Weights(dir);
   const counts = opts.counts ?? [8, 32];
-  const repeats = opts.repeats ?? 3;
-  const batch = 8;
-  const rows: SamplingRow[] = [];
-  const havePy = pytorchAvailable();
-  const gen = await oursGenerationOnly(weights, config, batch, repeats);
-  let pyGen: { steady: number; threads: number } | null = null;
-  if (havePy) {
-    for (const threads of [1, 2]) {
-      const r = pytorchRun(weights, config, batch, batch, threads, repeats, path.join(outDir, 'torch-steady.npy'));
-      if (!pyGen || r.steady < pyGen.steady) pyGen = { steady: r.steady, threads };
+  const steadyN = Math.max(...counts);
+  const { model } = loadGenerator(weights, config);
+  const flopsPerImage = generatorFlopsPerImage(model, BATCH);
+  const sampler = Sampler.of(model);
+  const torchOut = path.join(dir, 'torch.npy');
+  const best = torchBest(weights, config, counts, torchOut);
+
+  const cliArgs = (n: number): string[] => ['sample', '--weights', weights, '--config', config, '-n', String(n), '--batch', String(BATCH), '--truncation', TRUNCATION, '--out', path.join(dir, `ours-${n}.npy`)];
+  const direct = directEntry();
+  measureProcess('npx', ['biggan', ...cliArgs(BATCH)]); // fills the optimized-graph cache (untimed)
+
+  type Round = { npx: ProcessMeasurement[]; direct: ProcessMeasurement[]; steady: number };
+  type TorchRound = { runs: ProcessMeasurement[]; steady: number; shape: number[] };
+  const r = await interleaved(opts.rounds, {
+    ours: async (): Promise<Round> => ({
+      npx: counts.map((n) => measureProcess('npx', ['biggan', ...cliArgs(n)])),
+      direct: counts.map((n) => measureProcess(direct.cmd, [...direct.pre, ...cliArgs(n)])),
+      steady: await oursSteady(sampler, model.zDim, model.numClasses, 3),
+    }),
+    torch: (): TorchRound => {
+      const runs = counts.map((n) => torchSample(weights, config, n, best.batch(n), best.threads, torchOut));
+      const last = runs[counts.indexOf(steadyN)]!.j;
+      return { runs: runs.map((x) => x.m), steady: median(last.batch_s.length > 1 ? last.batch_s.slice(1) : last.batch_s), shape: last.images_shape };
+    },
+  });
+  await sampler.release();
+
+  const rows: (string | number)[][] = [];
+  const notes: string[] = [];
+  const wall = (ms: ProcessMeasurement[][], i: number): number => median(ms.map((x) => x[i]!.wallS));
+  const rss = (ms: ProcessMeasurement[][], i: number): number => median(ms.map((x) => x[i]!.peakRssMiB));
+  const torchRuns = r.torch.map((x) => x.runs);
+  counts.forEach((n, i) => {
+    const tS = wall(torchRuns, i), tM = rss(torchRuns, i);
+    for (const [label, runs] of [
+      ['npx biggan sample', r.ours.map((x) => x.npx)],
+      [direct.label, r.ours.map((x) => x.direct)],
+    ] as const) {
+      const s = wall(runs, i), m = rss(runs, i), g = (n * flopsPerImage) / s / 1e9;
+      rows.push([`whole process: ${label}`, n, s, n / s, `${(tS / s).toFixed(2)}x`, m, `${(m / tM).toFixed(2)}x`, g, share(g, opts.ceiling)]);
     }
+    const g = (n * flopsPerImage) / tS / 1e9;
+    rows.push([`whole process: torch_ref.py time-sample (${best.label})`, n, tS, n / tS, '1x', tM, '1x', g, share(g, opts.ceiling)]);
+  });
+  const oS = median(r.ours.map((x) => x.steady)), tS = median(r.torch.map((x) => x.steady));
+  for (const [label, s, ratio] of [
+    ['steady batch of 8: biggan-ts Sampler (in process, after warm-up)', oS, `${(tS / oS).toFixed(2)}x`],
+    [`steady batch of 8: PyTorch (${steadyN > BATCH ? `median of batches 2-${steadyN / BATCH} of the N = ${steadyN} runs` : `the N = ${steadyN} run's only batch, warm-up included`})`, tS, '1x'],
+  ] as const) {
+    const g = (BATCH * flopsPerImage) / s / 1e9;
+    rows.push([label, BATCH, s, BATCH / s, ratio, '', '', g, share(g, opts.ceiling)]);
   }
-  for (const n of counts) {
-    const out = path.join(outDir, `ours-${n}.npy`);
-    const args = [CLI, 'sample', '--weights', weights, '--config', config, '-n', String(n), '--batch', String(batch), '--truncation', '0.4', '--out', out];
-    measureProcess(process.execPath, args); // fills the optimized-graph cache
-    const whole = measureProcess(process.execPath, args);
-    rows.push({ impl: 'biggan-ts (onnxruntime-node)', n, wholeS: whole.wallS, wholeImgS: n / whole.wallS, peakMiB: whole.peakRssMiB, genBatchS: gen, genImgS: batch / gen });
-    if (havePy) {
-      let best: { m: ReturnType<typeof measureProcess>; threads: number; batch: number } | null = null;
-      for (const threads of [1, 2]) {
-        for (const b of [...new Set([batch, n])]) {
-          const { m } = pytorchRun(weights, config, n, b, threads, 0, path.join(outDir, `torch-${n}.npy`));
-          if (!best || m.wallS < best.m.wallS) best = { m, threads, batch: b };
-        }
-      }
-      const b = best!;
-      rows.push({
-        impl: `PyTorch 1.13 (${b.threads} thread${b.threads > 1 ? 's' : ''}, batch ${b.batch}; generation: ${pyGen!.threads} thread${pyGen!.threads > 1 ? 's' : ''})`,
-        n,
-        wholeS: b.m.wallS,
-        wholeImgS: n / b.m.wallS,
-        peakMiB: b.m.peakRssMiB,
-        genBatchS: pyGen!.steady,
-        genImgS: batch / pyGen!.steady,
-      });
-    }
-  }
-  const table = markdownTable(
-    ['implementation', 'images', 'whole process s', 'images/s (whole)', 'peak RSS MiB', 'batch of 8 s (steady)', 'images/s (generation)'],
-    rows.map((r) => [r.impl, r.n, r.wholeS, r.wholeImgS, r.peakMiB, r.genBatchS, r.genImgS]),
+
+  // both sides made images of the expected shape (latents differ: each side draws its own)
+  const oursShape = readNpy(path.join(dir, `ours-${steadyN}.npy`)).shape;
+  const torchShape = r.torch[0]!.shape;
+  const ok = oursShape.length === 4 && torchShape.length === 4 && oursShape[0] === steadyN && torchShape[0] === steadyN && [...oursShape, ...torchShape].filter((d) => d === 128).length === 4;
+  notes.push(
+    `${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''}, medians. Ratio = PyTorch's time / ours (above 1: ours faster); memory ratio = our peak RSS / PyTorch's. ` +
+      `GFLOP/s from ${(flopsPerImage / 1e9).toFixed(2)} GFLOP per image (2 x multiply-accumulates of the generator graph's Conv/MatMul nodes), share of the ${opts.ceiling.toFixed(0)} GFLOP/s ceiling. ` +
+      `PyTorch settings chosen by a check in this run (1 vs 2 threads at N = 8, batch 8 vs N at N = ${steadyN}). PyTorch's per-batch time includes drawing the latents and the uint8 conversion; ours is the Sampler's generate (float output). ` +
+      `Output shapes: ours [${oursShape}], PyTorch [${torchShape}] (NHWC uint8)${ok ? '' : ' -- UNEXPECTED'}.`,
   );
-  const ratios: string[] = [];
-  for (const n of counts) {
-    const ours = rows.find((r) => r.n === n && r.impl.startsWith('biggan-ts'));
-    const torch = rows.find((r) => r.n === n && r.impl.startsWith('PyTorch'));
-    if (ours && torch) {
-      ratios.push(`n=${n}: whole process ${(ours.wholeImgS / torch.wholeImgS).toFixed(2)}x PyTorch's images/s at ${(ours.peakMiB / torch.peakMiB).toFixed(2)}x its peak memory; generation only ${(ours.genImgS / torch.genImgS).toFixed(2)}x`);
-    }
-  }
-  return { rows, table: `${table}\n\n${havePy ? ratios.join('\n') : 'PyTorch not installed (apt-get install -y python3-torch libopenblas0-pthread): ours only.'}` };
+  const table = markdownTable(['run', 'images', 's', 'images/s', 'ratio (PyTorch s / ours)', 'peak RSS MiB', 'memory ratio (ours / PyTorch)', 'GFLOP/s', 'share of ceiling'], rows);
+  return `${table}\n\n${notes.join('\n')}`;
 }

@@ -3,11 +3,12 @@ variant: 1008-way fc, FID blocks A/C/E_1/E_2, BN eps 1e-3, count_include_pad=Fal
 average pools, a max pool in Mixed_7c's pool branch) written here from the layer
 table, loading the same weights the TypeScript side uses (an .npz of the published
 file's key names), at its best for CPU inference: BatchNorm folded into the convs,
-channels_last, inference_mode. Preprocessing is pytorch-fid's (x/255, bilinear
+channels_last, inference_mode, and with --jit 1 traced, torch.jit.freeze'd and
+torch.jit.optimize_for_inference'd (the bench keeps whichever is faster). Preprocessing is pytorch-fid's (x/255, bilinear
 resize to 299 with align_corners=False, 2x-1).
 
 Usage: python3 inception_fid.py --weights W.npz --images X.npy --batch B [--repeat R]
-       [--threads T] [--out pool3.npy]
+       [--threads T] [--jit 0|1] [--out pool3.npy]
 X.npy: uint8 [N, 3, H, W]. Prints one JSON line: load_s, first_batch_s,
 steady_batch_s (median over repeats of one batch), images_per_s, all_s (every image once).
 """
@@ -123,6 +124,25 @@ class Net:
         return pool3, logits_unbiased
 
 
+class Module(torch.nn.Module):
+    """Net as an nn.Module (its convs registered), so it can be traced and frozen."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.convs = torch.nn.ModuleDict({k.replace('.', '__'): v for k, v in net.convs.items()})
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def jit_optimized(net, example):
+    with torch.no_grad():
+        traced = torch.jit.trace(Module(net).eval(), example, check_trace=False)
+        frozen = torch.jit.freeze(traced)
+        return torch.jit.optimize_for_inference(frozen) if hasattr(torch.jit, 'optimize_for_inference') else frozen
+
+
 def preprocess(u8):
     x = torch.from_numpy(u8).float() / 255.0
     x = F.interpolate(x, size=(299, 299), mode='bilinear', align_corners=False)
@@ -136,6 +156,7 @@ def main():
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--threads', type=int, default=0)
+    ap.add_argument('--jit', type=int, default=0)
     ap.add_argument('--out')
     a = ap.parse_args()
     if a.threads:
@@ -145,6 +166,8 @@ def main():
         sd = {k: torch.from_numpy(z[k].copy()) for k in z.files}
     net = Net(sd)
     images = np.load(a.images)
+    if a.jit:
+        net = jit_optimized(net, preprocess(images[:a.batch]))
     load_s = time.perf_counter() - t0
     n, b = images.shape[0], a.batch
     with torch.inference_mode():
@@ -163,7 +186,7 @@ def main():
         np.save(a.out, np.concatenate(pool3).astype(np.float32))
     steady = sorted(times)[len(times) // 2]
     print(json.dumps({'load_s': load_s, 'first_batch_s': first, 'steady_batch_s': steady, 'images_per_s': b / steady, 'all_s': all_s,
-                      'threads': torch.get_num_threads()}))
+                      'threads': torch.get_num_threads(), 'jit': a.jit}))
 
 
 if __name__ == '__main__':
