@@ -2,8 +2,14 @@
  * FLOPs of our graphs: 2 x the multiply-accumulates of every Conv, ConvTranspose, MatMul
  * and Gemm node needed for the outputs (every tensor has a static shape). Elementwise
  * ops, norms and reductions are not counted, so GFLOP/s figures are a slight undercount.
+ *
+ * Two counts per workload: `model`, the network as written (upsample then conv, conv then
+ * pool: what PyTorch executes, so both sides' rates compare the same work), and `executed`,
+ * what our graphs run (those convolutions at low resolution, fewer FLOPs): the share of the
+ * machine's ceiling that our side reaches is computed from the executed count.
  */
 import { Graph, Node, Tensor } from '../src/engine/graph.js';
+import { withPlainResampling } from '../src/engine/ops/conv.js';
 import { liveNodes } from '../src/engine/onnx-export.js';
 import { evalContext } from '../src/nn/module.js';
 import type { GeneratorModel } from '../src/models/interfaces.js';
@@ -41,14 +47,30 @@ export function graphFlops(g: Graph, outputs: Tensor[]): number {
   return liveNodes(g, outputs).reduce((s, n) => s + nodeFlops(n), 0);
 }
 
+export interface Flops {
+  /** The network as written (what PyTorch executes). */
+  model: number;
+  /** What our graph executes. */
+  executed: number;
+}
+
+/** Counts a graph-building function both ways. */
+function bothCounts(count: () => number): Flops {
+  return { model: withPlainResampling(count), executed: count() };
+}
+
 /** One image of the generator as sampling runs it (the graph generatorGraph exports, at batch `batch`). */
-export function generatorFlopsPerImage(model: GeneratorModel, batch = 8): number {
+export function generatorFlopsPerImage(model: GeneratorModel, batch = 8): Flops {
+  return bothCounts(() => generatorGraphFlops(model, batch) / batch);
+}
+
+function generatorGraphFlops(model: GeneratorModel, batch: number): number {
   const g = new Graph();
   const z = g.input('z', [batch, model.zDim]);
   const classVector = g.input('class_vector', [batch, model.numClasses]);
   const truncation = model.usesTruncation ? g.input('truncation', [1], 'float64') : undefined;
   const image = model.forward(evalContext(), { z, classes: { vector: classVector }, truncation });
-  return graphFlops(g, [image]) / batch;
+  return graphFlops(g, [image]);
 }
 
 /** One 299x299 image through the FID Inception-v3, pool3 and the unbiased logits (what the bench computes). */
@@ -82,10 +104,10 @@ function stageFlops(build: () => unknown): number {
 }
 
 export interface IterationFlops {
-  dStep: number;
-  gStep: number;
+  dStep: Flops;
+  gStep: Flops;
   /** numDSteps D steps + the G step. */
-  iteration: number;
+  iteration: Flops;
   /** Trainable parameters of G and D (to check that the other side built the same networks). */
   gParams: number;
   dParams: number;
@@ -103,8 +125,9 @@ export function trainingIterationFlops(flags: TrainFlags, numClasses: number): I
   const trainer = new GanTrainer({ G, D, G_ema, hyper: hyperOf(c), batch: c.batch, graphs: 'per-step' });
   // the trainer's own network bundle (ortho targets, Adam states, EMA copy)
   const nets = (trainer as unknown as { networks(o: OrthoVariant): TrainNetworks }).networks(c.orthoVariant);
-  const dStep = stageFlops(() => buildIterationGraph(nets, { dSteps: 1, gStep: false, trace: false }));
-  const gStep = stageFlops(() => buildIterationGraph(nets, { dSteps: 0, gStep: true, trace: false }));
+  const dStep = bothCounts(() => stageFlops(() => buildIterationGraph(nets, { dSteps: 1, gStep: false, trace: false })));
+  const gStep = bothCounts(() => stageFlops(() => buildIterationGraph(nets, { dSteps: 0, gStep: true, trace: false })));
   const trainable = (m: typeof G | typeof D): number => m.namedParams().reduce((n, [, p]) => n + (p.trainable ? p.data.length : 0), 0);
-  return { dStep, gStep, iteration: c.dSteps * dStep + gStep, gParams: trainable(G), dParams: trainable(D) };
+  const iteration = { model: c.dSteps * dStep.model + gStep.model, executed: c.dSteps * dStep.executed + gStep.executed };
+  return { dStep, gStep, iteration, gParams: trainable(G), dParams: trainable(D) };
 }

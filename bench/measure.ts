@@ -86,6 +86,14 @@ export function machineLine(): string {
   return `${cpuModel()}, ${os.cpus().length} cores; Node ${process.version}, onnxruntime-node ${ort.version}, PyTorch ${torch} (${PYTHON})`;
 }
 
+/**
+ * A row's rates: the model's FLOPs per second (the same work on both sides) and the share of
+ * the ceiling that the FLOPs this side executes reach (ours run fewer: see flops.ts).
+ */
+export function rates(flops: { model: number; executed: number }, seconds: number, ceiling: number, ours: boolean): [number, string] {
+  return [flops.model / seconds / 1e9, share((ours ? flops.executed : flops.model) / seconds / 1e9, ceiling)];
+}
+
 /** Share of the machine's measured ceiling, as a percentage. */
 export function share(gflops: number, ceiling: number): string {
   return `${((100 * gflops) / ceiling).toFixed(0)} %`;

@@ -166,6 +166,23 @@ function weightGradientByConv(x: Tensor, dy: Tensor, kh: number, kw: number, ph:
   return transpose(dwT, [1, 0, 2, 3]);
 }
 
+let plainResampling = false;
+
+/**
+ * Builds graphs whose upsampleConv2d / convAvgPool2d take the plain form (upsample then conv,
+ * conv then pool): the network's FLOPs as other frameworks execute it (the bench's reference
+ * count), and an A/B switch for measurements.
+ */
+export function withPlainResampling<T>(build: () => T): T {
+  const saved = plainResampling;
+  plainResampling = true;
+  try {
+    return build();
+  } finally {
+    plainResampling = saved;
+  }
+}
+
 /**
  * conv2d(upsampleNearest(x, 2), w, bias, same padding), computed without the upsampled
  * tensor. A 1x1 conv commutes with nearest upsampling, so it runs at low resolution (4x
@@ -177,6 +194,7 @@ function weightGradientByConv(x: Tensor, dy: Tensor, kh: number, kw: number, ph:
  */
 export function upsampleConv2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   const [, , kh, kw] = w.shape;
+  if (plainResampling) return conv2d(upsampleNearest(x, 2), w, bias, { pad: (kh - 1) / 2 });
   if (kh === 1 && kw === 1) return upsampleNearest(conv2d(x, w, bias), 2);
   if (kh !== 3 || kw !== 3) throw new Error(`upsampleConv2d: kernel ${kh}x${kw} not supported (1x1 or 3x3)`);
   // taps of the 3x3 kernel that land on each of a phase's two rows (columns): parity 0 reads
@@ -209,6 +227,7 @@ export function convAvgPool2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   const [, c, h, wd] = x.shape;
   const [, , kh, kw] = w.shape;
   if (h % 2 || wd % 2) throw new Error(`convAvgPool2d: ${x} has an odd size`);
+  if (plainResampling) return avgPool2d(conv2d(x, w, bias, { pad: (kh - 1) / 2 }), 2);
   if (kh === 1 && kw === 1) return conv2d(avgPool2d(x, 2), w, bias);
   if (kh !== 3 || kw !== 3) throw new Error(`convAvgPool2d: kernel ${kh}x${kw} not supported (1x1 or 3x3)`);
   // parity 0 reads subgrid rows i (taps 0, 1) and i+1 (tap 2); parity 1 reads i-1 (tap 0) and i (taps 1, 2)
