@@ -95,6 +95,22 @@ test('BigGAN-PyTorch generators: threshold truncation, the CLI\'s numbers', asyn
   await G.dispose();
 });
 
+test('the memory arena setting changes memory, never the images', async () => {
+  const images = async (memArena: lib.MemArena, n: number) => {
+    const G = await lib.loadGenerator(path.join(HF, 'pytorch_model.bin'), { memArena });
+    try {
+      return (await G.sample({ n, batch: 2, seed: 5, truncation: 0.5 })).data;
+    } finally {
+      await G.dispose();
+    }
+  };
+  for (const n of [2, 3]) {
+    const on = await images(true, n);
+    assert.deepEqual(await images(false, n), on);
+    assert.deepEqual(await images('multi-batch', n), on);
+  }
+});
+
 test('bad input to the library is a one-line UserError naming the problem', async () => {
   const G = await lib.loadGenerator(path.join(HF, 'pytorch_model.bin'));
   const cases: [string, () => Promise<unknown>, RegExp][] = [
@@ -111,6 +127,7 @@ test('bad input to the library is a one-line UserError naming the problem', asyn
     ['bad n', () => G.sample({ n: 1.5 }), /n must be a positive integer/],
     ['missing weights', () => lib.loadGenerator(path.join(tmp, 'nope.bin')), /does not exist/],
     ['a directory as weights', () => lib.loadGenerator(tmp), /is a directory/],
+    ['an unknown memArena', () => lib.loadGenerator(path.join(HF, 'pytorch_model.bin'), { memArena: 'sometimes' as unknown as boolean }), /memArena must be/],
     ['an unknown train option', () => lib.train({ out: path.join(tmp, 'never'), stpes: 3 } as unknown as lib.TrainOptions), /unknown option stpes/],
     ['writeNpy of a mismatched shape', () => lib.writeNpy(path.join(tmp, 'x.npy'), { data: new Float32Array(3), shape: [2, 2] }), /needs 4 values/],
   ];

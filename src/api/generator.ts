@@ -17,9 +17,9 @@ import { GraphCache } from '../sample/graph-cache.js';
 import { type InterpolationKind, interpolationInputs } from '../sample/interpolation.js';
 import { type GeneratorInfo, type InputNames, type SampleInputOptions, type SampleInputs, API_NAMES, latentStyle, sampleInputs } from '../sample/sample-inputs.js';
 import { checkTruncation } from '../sample/latents.js';
-import { Sampler } from '../sample/sampler.js';
+import { type MemArena, Sampler } from '../sample/sampler.js';
 
-export type { GeneratorInfo, InterpolationKind, SampleInputOptions };
+export type { GeneratorInfo, InterpolationKind, MemArena, SampleInputOptions };
 
 export interface LoadGeneratorOptions {
   /** pytorch-pretrained-BigGAN config.json, or JSON with BigGAN-PyTorch constructor args ({"G": …}); default: a config beside the weights. */
@@ -28,6 +28,12 @@ export interface LoadGeneratorOptions {
   threads?: number;
   /** Use and fill the on-disk cache of optimized graphs (BIGGAN_CACHE_DIR; default true). */
   cache?: boolean;
+  /**
+   * onnxruntime's memory arena: true (default: fastest when batches repeat), false, or
+   * 'multi-batch' (off for a first request that fits in one batch: lower peak memory at the
+   * same speed for one-shot runs such as `biggan sample`).
+   */
+  memArena?: MemArena;
 }
 
 export interface SampleOptions extends SampleInputOptions {
@@ -129,9 +135,11 @@ export async function loadGenerator(weights: string, options: LoadGeneratorOptio
   const runtime = { threads: options.threads };
   // the model code loads only when the weights must be read (no cached graph)
   const load = async () => (await import('../models/checkpoint.js')).loadGenerator(weights, options.config);
+  const memArena = options.memArena ?? true;
+  if (memArena !== true && memArena !== false && memArena !== 'multi-batch') throw new UserError(`memArena must be true, false or 'multi-batch', got ${String(memArena)}`);
   const sampler = options.cache === false
-    ? new Sampler(await load(), runtime)
-    : new Sampler({ weights, config: options.config, cache: new GraphCache(), load }, runtime);
+    ? new Sampler(await load(), runtime, memArena)
+    : new Sampler({ weights, config: options.config, cache: new GraphCache(), load }, runtime, memArena);
   await sampler.prepare(); // reads (and checks) the model now, not at the first sample
   return new Generator(sampler);
 }

@@ -57,6 +57,14 @@ export type GeneratorSource =
   | { model: GeneratorModel; classNames?: string[] }
   | { weights: string; config?: string; cache: GraphCache; load: () => Promise<{ model: GeneratorModel; classNames?: string[] }> };
 
+/**
+ * onnxruntime's memory arena for the generator's sessions: on, off, or 'multi-batch': off when
+ * the request that opens a session fits in one batch. An arena pays off only when a session
+ * runs again (a batch without it measured ~17 % slower on BigGAN-deep-128), and it holds more
+ * than a run needs (a one-batch run without it peaks ~70 MB lower, at the same speed).
+ */
+export type MemArena = boolean | 'multi-batch';
+
 export class Sampler {
   private sessions = new Map<number, Promise<CompiledGraph>>();
   private model: GeneratorModel | undefined;
@@ -65,6 +73,7 @@ export class Sampler {
   constructor(
     private readonly source: GeneratorSource,
     private readonly runtime: RuntimeOptions = {},
+    private readonly memArena: MemArena = true,
   ) {
     if ('model' in source) {
       this.model = source.model;
@@ -122,17 +131,18 @@ export class Sampler {
     return graphKey(this.modelKey(), batch, ort.env.versions.common);
   }
 
-  private async open(batch: number): Promise<CompiledGraph> {
-    if ('model' in this.source) return CompiledGraph.create(await generatorGraph(this.source.model, { batch }), this.runtime);
+  private async open(batch: number, batches: number): Promise<CompiledGraph> {
+    const runtime: RuntimeOptions = { ...this.runtime, memArena: this.memArena === 'multi-batch' ? batches > 1 : this.memArena };
+    if ('model' in this.source) return CompiledGraph.create(await generatorGraph(this.source.model, { batch }), runtime);
     const src = this.source;
     const key = this.key(batch);
     const hit = src.cache.lookup(key);
-    if (hit) return CompiledGraph.fromFile(hit.modelPath, hit.io, { ...this.runtime, optimization: 'disabled' });
+    if (hit) return CompiledGraph.fromFile(hit.modelPath, hit.io, { ...runtime, optimization: 'disabled' });
     const model = await this.loaded();
     const exported = await generatorGraph(model, { batch });
     const staged = src.cache.staging(key);
     try {
-      const session = await CompiledGraph.create(exported, { ...this.runtime, optimizedModelPath: staged.model, optimizedModelDataFile: staged.dataFile });
+      const session = await CompiledGraph.create(exported, { ...runtime, optimizedModelPath: staged.model, optimizedModelDataFile: staged.dataFile });
       src.cache.commit(key, staged, { io: { inputs: exported.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype })), outputs: exported.outputs } });
       return session;
     } catch (e) {
@@ -141,10 +151,10 @@ export class Sampler {
     }
   }
 
-  private session(batch: number): Promise<CompiledGraph> {
+  private session(batch: number, batches: number): Promise<CompiledGraph> {
     let s = this.sessions.get(batch);
     if (!s) {
-      s = this.open(batch);
+      s = this.open(batch, batches);
       this.sessions.set(batch, s);
     }
     return s;
@@ -158,7 +168,7 @@ export class Sampler {
     const R = info.resolution;
     const imgSize = 3 * R * R;
     const out = new Float32Array(n * imgSize);
-    const session = await this.session(B);
+    const session = await this.session(B, Math.ceil(n / B));
     const zBuf = new Float32Array(B * info.zDim);
     const cBuf = new Float32Array(B * info.numClasses);
     const tBuf = new Float64Array([req.truncation]);
