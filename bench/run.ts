@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- SECTION ...] [--rounds N] [--quick]`: every workload side by side with PyTorch
+ * `npm run bench [-- SECTION ...] [--rounds N] [--quick] [--single-graph]`: every workload side by side with PyTorch
  * at its best (../shared/bench/torch_ref.py and bench/pytorch/*.py), medians over N
  * interleaved rounds (default 3), each workload's achieved GFLOP/s and its share of the
  * machine's ceiling (the faster side's GFLOP/s on one large 3x3 convolution, measured
  * first). Sections: ceiling, sampling, training, inception (default all). Results go to
  * stdout and .bench-out/results.md. --quick is a smoke test of the bench itself (N = 8
- * only, 1 timed training iteration without the single-graph row, 16 Inception images):
- * its figures are measured but not the ones to publish.
+ * only, 1 timed training iteration, 16 Inception images): its figures are measured but not
+ * the ones to publish. --single-graph adds the training row of `biggan train --graphs single`
+ * (off by default: it adds a third of the bench's time).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,9 +21,10 @@ const OUT = path.resolve('.bench-out');
 const SECTIONS = ['ceiling', 'sampling', 'training', 'inception'] as const;
 type Section = (typeof SECTIONS)[number];
 
-function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick: boolean } {
+function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick: boolean; single: boolean } {
   let rounds = 3;
   let quick = false;
+  let single = false;
   const sections: Section[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -30,10 +32,11 @@ function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick
       rounds = Number(argv[++i]);
       if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds needs a positive integer, got ${argv[i]}`);
     } else if (a === '--quick') quick = true;
+    else if (a === '--single-graph') single = true;
     else if ((SECTIONS as readonly string[]).includes(a)) sections.push(a as Section);
-    else fail(`unknown bench argument ${a}; sections: ${SECTIONS.join(', ')}; options: --rounds N, --quick`);
+    else fail(`unknown bench argument ${a}; sections: ${SECTIONS.join(', ')}; options: --rounds N, --quick, --single-graph`);
   }
-  return { sections: sections.length ? sections : [...SECTIONS], rounds, quick };
+  return { sections: sections.length ? sections : [...SECTIONS], rounds, quick, single };
 }
 
 function fail(msg: string): never {
@@ -42,7 +45,7 @@ function fail(msg: string): never {
 }
 
 async function main(): Promise<void> {
-  const { sections, rounds, quick } = parseArgs(process.argv.slice(2));
+  const { sections, rounds, quick, single } = parseArgs(process.argv.slice(2));
   torchRef(); // one-line failure up front when the baseline is missing
   fs.mkdirSync(OUT, { recursive: true });
   const machine = machineLine();
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
   else console.log(`\n(ceiling: ${ceiling.gflops.toFixed(0)} GFLOP/s, one quick round: ours ${ceiling.oursGflops.toFixed(0)}, PyTorch ${ceiling.torchGflops.toFixed(0)})`);
   const run: Record<Exclude<Section, 'ceiling'>, () => Promise<string>> = {
     sampling: () => benchSampling(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { counts: [8] } : {}) }),
-    training: () => benchTraining(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { iters: 1, single: false } : {}) }),
+    training: () => benchTraining(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { iters: 1, single: false } : { single }) }),
     inception: () => benchInception(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { images: 16, repeats: 1 } : {}) }),
   };
   for (const name of sections) {

@@ -117,7 +117,7 @@ export async function benchTraining(outDir: string, opts: { rounds: number; ceil
     const sides: Record<string, () => Run> = {
       perStep: () => ours(s, 'per-step', iters, outDir),
       torch: () => torch(argsFile, s, iters),
-      ...(opts.single === false ? {} : { single: () => ours(s, 'single', iters, outDir) }),
+      ...(opts.single ? { single: () => ours(s, 'single', iters, outDir) } : {}),
     };
     const r = await interleaved(opts.rounds, sides);
     const t = median(r.torch.map((x) => x.sPerIter)), tM = median(r.torch.map((x) => x.peakMiB));

@@ -414,6 +414,8 @@ test('chunked dW: one GEMM per tap and chunk', () => {
 gradCase('Conv 2x2 asymmetric pads [1, 0, 0, 1]', (c) => op.conv2d(c.x([2, 3, 4, 5]), c.p([2, 3, 2, 2]), c.p([2]), { pad: [1, 0, 0, 1] }));
 gradCase('Conv 3x3 asymmetric pads [0, 2, 1, 0]', (c) => op.conv2d(c.x([1, 2, 5, 4]), c.p([3, 2, 3, 3]), undefined, { pad: [0, 2, 1, 0] }));
 gradCase('DepthToSpace 2 (DCR)', (c) => op.depthToSpace(c.x([2, 8, 2, 3]), 2));
+gradCase('Split on channels, one piece unused', (c) => op.split(c.x([2, 5, 3, 2]), 1, [2, 1, 2])[0]);
+gradCase('Split on channels, pieces recombined', (c) => { const [a, , b] = op.split(c.x([2, 5, 3, 2]), 1, [2, 1, 2]); return op.mul(a, b); });
 gradCase('SpaceToDepth 2', (c) => op.spaceToDepth(c.x([2, 2, 4, 6]), 2));
 gradCase('upsampleConv2d 3x3 (phase convolutions + DepthToSpace)', (c) => op.upsampleConv2d(c.x([2, 3, 3, 4]), c.p([2, 3, 3, 3]), c.p([2])));
 // the low-resolution forms of "upsample, then conv" and "conv, then pool" against the plain ops, in float64

@@ -363,6 +363,20 @@ const OPS: Record<string, OpImpl> = {
     return [{ dtype: x.dtype, shape, data }];
   },
 
+  Split: (node, [x, splitV]) => {
+    const axis = attrInt(node, 'axis', 0);
+    const sizes = [...splitV.data].map(Number);
+    const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    let start = 0;
+    return sizes.map((d) => {
+      const data = new Float64Array(outer * d * inner);
+      for (let o = 0; o < outer; o++) data.set(x.data.subarray((o * x.shape[axis] + start) * inner, (o * x.shape[axis] + start + d) * inner), o * d * inner);
+      start += d;
+      return { dtype: x.dtype, shape: x.shape.map((v, i) => (i === axis ? d : v)), data };
+    });
+  },
+
   Concat: (node, ins) => {
     const rank = ins[0].shape.length;
     const axis = normAxis(attrInt(node, 'axis', 0), rank);

@@ -42,7 +42,9 @@ export class SelfAttention extends Module {
     const phi = op.reshape(op.maxPool2d(this.phi.forward(ctx, x), 2), [n, k, (h * w) / 4]);
     const g = op.reshape(op.maxPool2d(this.g.forward(ctx, x), 2), [n, v, (h * w) / 4]);
     const beta = op.softmax(op.matmul(op.transpose(theta, [0, 2, 1]), phi), -1); // [n, hw, hw/4]
-    const attended = op.reshape(op.matmul(g, op.transpose(beta, [0, 2, 1])), [n, v, h, w]);
+    // (beta gᵀ)ᵀ rather than g betaᵀ: the same products, but the backward pass gets d beta in
+    // beta's own layout instead of transposing the [n, hw, hw/4] map (268 MB for D at 64x64, batch 16)
+    const attended = op.reshape(op.transpose(op.matmul(beta, op.transpose(g, [0, 2, 1])), [0, 2, 1]), [n, v, h, w]);
     const o = this.o.forward(ctx, attended);
     return op.add(x, op.mul(op.reshape(x.graph.param(this.gamma), [1]), o));
   }

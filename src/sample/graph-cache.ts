@@ -31,7 +31,7 @@ export interface CacheEntry {
   io: { inputs: { name: string; shape: number[]; dtype: 'float32' | 'float64' | 'int64' | 'bool' }[]; outputs: { name: string; shape: number[]; dtype: 'float32' | 'float64' | 'int64' | 'bool' }[] };
 }
 
-const GRAPH_VERSION = '4'; // bump when generator graphs change shape or semantics
+const GRAPH_VERSION = '5'; // bump when generator graphs change shape or semantics
 const KEEP_ENTRIES = 6;
 
 export function defaultCacheDir(): string {

@@ -56,6 +56,15 @@ export function orthoGradient(weight: Tensor, variant: Exclude<OrthoVariant, 'no
   const g = weight.graph;
   const out = weight.shape[0];
   const W = op.reshape(weight, [out, -1]);
+  const rest = W.shape[1];
+  if (out > rest) {
+    // The same term through the small Gram WᵀW ([rest, rest]): (W Wᵀ) W = W (Wᵀ W), and the
+    // diagonal of W Wᵀ is each row's squared norm. For G's first linear ([8192, 20] at 128x128)
+    // this avoids an 8192 x 8192 matrix (256 MB, and its products).
+    const wwtW = op.matmul(W, op.matmul(op.transpose(W, [1, 0]), W));
+    const diagPart = variant === 'full' ? W : op.mul(W, op.reduceSum(op.mul(W, W), [1], true));
+    return op.reshape(op.mul(op.sub(wwtW, diagPart), scale), [...weight.shape]);
+  }
   const gram = op.matmul(W, op.transpose(W, [1, 0]));
   const eye = identity(g, out);
   const inner = variant === 'full' ? op.sub(gram, eye) : op.mul(gram, op.sub(1, eye));

@@ -2,7 +2,7 @@
 import { Tensor } from '../graph.js';
 import { registerVjp } from '../vjp-registry.js';
 import { reduceSum } from './reduce.js';
-import { concat, depthToSpace, flip, gather, pad, reshape, slice, sliceBox, spaceToDepth, transpose } from './shape.js';
+import { concat, depthToSpace, flip, gather, pad, reshape, slice, sliceBox, spaceToDepth, split, transpose } from './shape.js';
 import { avgPool2d, upsampleNearest } from './pooling.js';
 import { add, mul } from './elementwise.js';
 import { matmul } from './matmul.js';
@@ -236,13 +236,13 @@ export function convAvgPool2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
     [[0], [1, 2]],
   ];
   const sumTaps = (t: Tensor, axis: number, taps: number[]): Tensor => taps.map((k) => slice(t, axis, k, k + 1)).reduce((acc, v) => add(acc, v));
-  const subgrids = spaceToDepth(x, 2); // channel group p·2 + q holds x[:, :, p::2, q::2]
+  const subgrids = split(spaceToDepth(x, 2), 1, [c, c, c, c]); // group p·2 + q holds x[:, :, p::2, q::2]
   let out: Tensor | undefined;
   for (const p of [0, 1]) {
     const rows = concat(groups[p].map((taps) => sumTaps(w, 2, taps)), 2); // [O, C, 2, 3]
     for (const q of [0, 1]) {
       const k = mul(concat(groups[q].map((taps) => sumTaps(rows, 3, taps)), 3), 0.25); // [O, C, 2, 2], the pool's 1/4 folded in
-      const part = conv2d(slice(subgrids, 1, (p * 2 + q) * c, (p * 2 + q + 1) * c), k, undefined, { pad: [p, q, 1 - p, 1 - q] });
+      const part = conv2d(subgrids[p * 2 + q], k, undefined, { pad: [p, q, 1 - p, 1 - q] });
       out = out ? add(out, part) : part;
     }
   }

@@ -136,6 +136,19 @@ export function pad(x: Tensor, pads: [number, number][]): Tensor {
   return x.graph.addNode('Pad', [x, x.graph.ints(flat)], { mode: 'constant' }, [{ shape, dtype: x.dtype }])[0];
 }
 
+/** Consecutive pieces of x along `axis` (ONNX Split); its gradient concatenates, never pads. */
+export function split(x: Tensor, axis: number, sizes: number[]): Tensor[] {
+  const ax = axis < 0 ? axis + x.rank : axis;
+  if (sizes.reduce((a, b) => a + b, 0) !== x.shape[ax] || sizes.some((d) => !(Number.isInteger(d) && d > 0))) throw new Error(`split ${x} axis ${ax}: sizes [${sizes}] do not add up`);
+  if (sizes.length === 1) return [x];
+  return x.graph.addNode(
+    'Split',
+    [x, x.graph.ints(sizes)],
+    { axis: ax },
+    sizes.map((d) => ({ shape: x.shape.map((v, i) => (i === ax ? d : v)), dtype: x.dtype })),
+  );
+}
+
 /**
  * [N, C·b², H, W] -> [N, C, H·b, W·b], channel block (i·b + j)·C + c going to pixel offset
  * (i, j) of channel c (ONNX DepthToSpace, DCR mode).
@@ -177,6 +190,7 @@ registerVjp('Transpose', (n, [dy]) => {
   const inv = perm.map((_, i) => perm.indexOf(i));
   return [dy && transpose(dy, inv)];
 });
+registerVjp('Split', (n, dys) => [concat(n.outputs.map((y, i) => dys[i] ?? zeros(y.graph, [...y.shape])), n.attrs.axis as number), undefined]);
 // a permutation of elements: each one's gradient is the other
 registerVjp('DepthToSpace', (n, [dy]) => [dy && spaceToDepth(dy, n.attrs.blocksize as number)]);
 registerVjp('SpaceToDepth', (n, [dy]) => [dy && depthToSpace(dy, n.attrs.blocksize as number)]);
