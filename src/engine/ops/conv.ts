@@ -184,6 +184,16 @@ export function withPlainResampling<T>(build: () => T): T {
 }
 
 /**
+ * A 2x2 kernel from a 3x3 one: row r of the result sums the 3x3 rows listed in rowTaps[r],
+ * column c the columns in colTaps[c] (the resampling convolutions below).
+ */
+function summedTaps(w: Tensor, rowTaps: number[][], colTaps: number[][]): Tensor {
+  const sum = (t: Tensor, axis: number, taps: number[]): Tensor => taps.map((k) => slice(t, axis, k, k + 1)).reduce((acc, v) => add(acc, v));
+  const rows = concat(rowTaps.map((taps) => sum(w, 2, taps)), 2); // [O, C, 2, 3]
+  return concat(colTaps.map((taps) => sum(rows, 3, taps)), 3); // [O, C, 2, 2]
+}
+
+/**
  * conv2d(upsampleNearest(x, 2), w, bias, same padding), computed without the upsampled
  * tensor. A 1x1 conv commutes with nearest upsampling, so it runs at low resolution (4x
  * fewer FLOPs). For a 3x3 kernel, each of the four output phases (row parity a, column
@@ -203,14 +213,9 @@ export function upsampleConv2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
     [[0], [1, 2]],
     [[0, 1], [2]],
   ];
-  const sumTaps = (t: Tensor, axis: number, taps: number[]): Tensor => taps.map((k) => slice(t, axis, k, k + 1)).reduce((acc, v) => add(acc, v));
   const phases: Tensor[] = [];
   for (const a of [0, 1]) {
-    const rows = concat(groups[a].map((taps) => sumTaps(w, 2, taps)), 2); // [O, C, 2, 3]
-    for (const b of [0, 1]) {
-      const k = concat(groups[b].map((taps) => sumTaps(rows, 3, taps)), 3); // [O, C, 2, 2]
-      phases.push(conv2d(x, k, bias, { pad: [1 - a, 1 - b, a, b] }));
-    }
+    for (const b of [0, 1]) phases.push(conv2d(x, summedTaps(w, groups[a], groups[b]), bias, { pad: [1 - a, 1 - b, a, b] }));
   }
   return depthToSpace(concat(phases, 1), 2);
 }
@@ -235,13 +240,11 @@ export function convAvgPool2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
     [[0, 1], [2]],
     [[0], [1, 2]],
   ];
-  const sumTaps = (t: Tensor, axis: number, taps: number[]): Tensor => taps.map((k) => slice(t, axis, k, k + 1)).reduce((acc, v) => add(acc, v));
   const subgrids = split(spaceToDepth(x, 2), 1, [c, c, c, c]); // group p·2 + q holds x[:, :, p::2, q::2]
   let out: Tensor | undefined;
   for (const p of [0, 1]) {
-    const rows = concat(groups[p].map((taps) => sumTaps(w, 2, taps)), 2); // [O, C, 2, 3]
     for (const q of [0, 1]) {
-      const k = mul(concat(groups[q].map((taps) => sumTaps(rows, 3, taps)), 3), 0.25); // [O, C, 2, 2], the pool's 1/4 folded in
+      const k = mul(summedTaps(w, groups[p], groups[q]), 0.25); // the pool's 1/4 folded in
       const part = conv2d(subgrids[p * 2 + q], k, undefined, { pad: [p, q, 1 - p, 1 - q] });
       out = out ? add(out, part) : part;
     }
