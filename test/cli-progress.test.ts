@@ -81,7 +81,7 @@ test('biggan train with piped stderr: a line at least every interval (standing s
   const interval = 0.3;
   const r = await spawnPiped(
     ['train', '--ch', '4', '--batch', '4', '--dim-z', '16', '--shared-dim', '8', '--threads', '1', '--synthetic-classes', '4', '--synthetic-count', '16',
-      '--steps', '30', '--log-every', '4', '--checkpoint-every', '15', '--standing-passes', '150', '--out', out],
+      '--steps', '30', '--log-every', '4', '--checkpoint-every', '15', '--standing-passes', '600', '--out', out],
     { BIGGAN_PROGRESS_INTERVAL: String(interval) },
   );
   const text = r.lines.map((l) => l.text).join('\n');
@@ -93,7 +93,7 @@ test('biggan train with piped stderr: a line at least every interval (standing s
   // between the first and the last progress line, no gap much over the interval (one iteration or pass may overrun it)
   const gaps = progress.slice(1).map((l, i) => l.t - progress[i]!.t);
   assert.ok(Math.max(...gaps) < interval + 3, `gaps ${gaps.map((g) => g.toFixed(2)).join(', ')}\n${text}`);
-  assert.ok(progress.some((l) => / \| standing statistics \d+\/150/.test(l.text)), `the standing-statistics pass reports progress:\n${text}`);
+  assert.ok(progress.some((l) => / \| standing statistics \d+\/600/.test(l.text)), `the standing-statistics pass reports progress:\n${text}`);
 
   // each line's values are those of the log's latest train record
   const records = new Map(readRunLog(path.join(out, 'log.jsonl')).filter((x) => x.type === 'train').map((x) => [x.step as number, x]));
