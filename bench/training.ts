@@ -121,13 +121,13 @@ export async function benchTraining(outDir: string, opts: { rounds: number; ceil
     };
     const r = await interleaved(opts.rounds, sides);
     const t = median(r.torch.map((x) => x.sPerIter)), tM = median(r.torch.map((x) => x.peakMiB));
-    const row = (label: string, runs: Run[]): (string | number)[] => {
+    const row = (label: string, runs: Run[], ours: boolean): (string | number)[] => {
       const sec = median(runs.map((x) => x.sPerIter)), mem = median(runs.map((x) => x.peakMiB));
-      return [s.label, label, sec, `${(t / sec).toFixed(2)}x`, mem, `${(mem / tM).toFixed(2)}x`, ...rates(flops.iteration, sec, opts.ceiling, !label.startsWith('torch_ref'))];
+      return [s.label, label, sec, `${(t / sec).toFixed(2)}x`, mem, `${(mem / tM).toFixed(2)}x`, ...rates(flops.iteration, sec, opts.ceiling, ours)];
     };
-    rows.push(row('biggan train, per-step graphs (default)', r.perStep));
-    if (r.single) rows.push(row('biggan train --graphs single (one graph per iteration)', r.single));
-    rows.push(row(`torch_ref.py time-train (${THREADS} threads)`, r.torch));
+    rows.push(row('biggan train, per-step graphs (default)', r.perStep, true));
+    if (r.single) rows.push(row('biggan train --graphs single (one graph per iteration)', r.single, true));
+    rows.push(row(`torch_ref.py time-train (${THREADS} threads)`, r.torch, false));
     const tj = (r.torch[0] as Run & { j: TimeTrain }).j;
     const same = tj.G_params === flops.gParams && tj.D_params === flops.dParams;
     notes.push(

@@ -67,6 +67,8 @@ export type MemArena = boolean | 'multi-batch';
 
 export class Sampler {
   private sessions = new Map<number, Promise<CompiledGraph>>();
+  private modelKeyCache: string | undefined;
+  private infoCache: GeneratorInfo | undefined;
   private model: GeneratorModel | undefined;
   private classNames: string[] | undefined;
 
@@ -78,6 +80,7 @@ export class Sampler {
     if ('model' in source) {
       this.model = source.model;
       this.classNames = source.classNames;
+      this.infoCache = generatorInfo(source.model, source.classNames);
     }
   }
 
@@ -95,9 +98,6 @@ export class Sampler {
     return this.model;
   }
 
-  private modelKeyCache: string | undefined;
-  private infoCache: GeneratorInfo | undefined;
-
   /** Reads the generator's facts: from the cache when possible, else by loading the weights. */
   async prepare(): Promise<GeneratorInfo> {
     this.infoCache ??= await this.readInfo();
@@ -106,13 +106,12 @@ export class Sampler {
 
   /** Generator facts (after prepare() for a weights file; a model in memory answers at once). */
   info(): GeneratorInfo {
-    if (!this.infoCache && this.model) this.infoCache = generatorInfo(this.model, this.classNames);
     if (!this.infoCache) throw new Error('Sampler.info() before prepare()');
     return this.infoCache;
   }
 
+  /** A weights file's facts (a model in memory has them from the constructor). */
   private async readInfo(): Promise<GeneratorInfo> {
-    if (this.model) return generatorInfo(this.model, this.classNames);
     const src = this.source as Extract<GeneratorSource, { weights: string }>;
     const cached = src.cache.lookupInfo(this.modelKey());
     if (cached) return cached;
