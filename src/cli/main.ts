@@ -16,6 +16,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   sample: async () => (await import('./commands/sample.js')).registerSample,
   discriminate: async () => (await import('./commands/discriminate.js')).registerDiscriminate,
   'export-onnx': async () => (await import('./commands/export-onnx.js')).registerExportOnnx,
+  'export-web': async () => (await import('./commands/export-web.js')).registerExportWeb,
+  explore: async () => (await import('./commands/explore.js')).registerExplore,
   eval: async () => (await import('./commands/eval.js')).registerEval,
   'fid-stats': async () => (await import('./commands/fid-stats.js')).registerFidStats,
   train: async () => (await import('./commands/train.js')).registerTrain,

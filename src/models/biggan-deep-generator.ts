@@ -19,7 +19,7 @@ import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from '../nn/module.js';
 import { SNConfig, SNConv2d, SNLinear } from '../nn/spectral-norm.js';
 import { SelfAttention } from '../nn/attention.js';
-import { StatRows, TruncationBatchNorm2d, selectStatRows } from '../nn/truncation-batchnorm.js';
+import { StatRows, TruncationBatchNorm2d, selectStatRows, statRowsFromInputs } from '../nn/truncation-batchnorm.js';
 import { UserError } from '../errors.js';
 import { NdArray, shapeToString } from '../io/ndarray.js';
 import { readStateDict } from '../io/state-dict-file.js';
@@ -90,6 +90,7 @@ export class BigGanDeepGenerator extends Module implements GeneratorModel {
   readonly zDim: number;
   readonly numClasses: number;
   readonly usesTruncation: boolean;
+  readonly truncationStatRows?: number;
 
   /** [class_embed_dim, num_classes]: HF's Linear weight, applied to (soft) class vectors. */
   class_embedding: Param;
@@ -113,6 +114,7 @@ export class BigGanDeepGenerator extends Module implements GeneratorModel {
     this.zDim = cfg.z_dim;
     this.numClasses = cfg.num_classes;
     this.usesTruncation = cfg.n_stats > 1;
+    if (this.usesTruncation) this.truncationStatRows = cfg.n_stats;
 
     this.class_embedding = Param.zeros('class_embedding', [cfg.class_embed_dim, cfg.num_classes]);
     this.gen_z = new SNLinear(condDim, 4 * 4 * cfg.layers[0][1] * ch, sn);
@@ -151,7 +153,7 @@ export class BigGanDeepGenerator extends Module implements GeneratorModel {
     const { z } = inputs;
     const n = z.shape[0];
     op.expectShape(z, [null, this.zDim], 'z');
-    const rows = this.statRows(ctx, inputs.truncation);
+    const rows = this.statRows(ctx, inputs);
     const embed = this.embed(inputs.classes);
     op.expectShape(embed, [n, this.config.class_embed_dim], 'class embedding');
     taps?.set('class_embedding', embed);
@@ -193,8 +195,10 @@ export class BigGanDeepGenerator extends Module implements GeneratorModel {
   }
 
   /** BN row selection for sampling with per-truncation statistics; null for a single row or in training. */
-  private statRows(ctx: ForwardContext, truncation: Tensor | undefined): StatRows | null {
+  private statRows(ctx: ForwardContext, inputs: GeneratorInputs): StatRows | null {
     if (!this.usesTruncation || ctx.training) return null;
+    if (inputs.statRows) return statRowsFromInputs(inputs.statRows);
+    const truncation = inputs.truncation;
     if (!truncation) throw new Error('this BigGAN-deep model selects BN statistics by truncation: pass a float64 [1] truncation input');
     return selectStatRows(truncation, this.config.n_stats);
   }

@@ -4,6 +4,7 @@
  */
 import { Tensor } from '../engine/graph.js';
 import { ForwardContext, Module } from '../nn/module.js';
+import type { StatRowInputs } from '../nn/truncation-batchnorm.js';
 
 /** Class conditioning: int64 ids [N], or float class vectors [N, numClasses] (soft / mixed classes). */
 export type ClassInput = { ids: Tensor } | { vector: Tensor };
@@ -14,6 +15,8 @@ export interface GeneratorInputs {
   classes: ClassInput;
   /** float64 [1]: selects BN statistics in models that store them per truncation (BigGAN-deep, HF). */
   truncation?: Tensor;
+  /** Instead of truncation: the BN row selection computed by the caller (nn/stat-row-selection.ts; browsers). */
+  statRows?: StatRowInputs;
 }
 
 export interface GeneratorModel extends Module {
@@ -23,6 +26,8 @@ export interface GeneratorModel extends Module {
   readonly numClasses: number;
   /** True when BN statistics depend on the truncation input. */
   readonly usesTruncation: boolean;
+  /** Rows of per-truncation BN statistics (BigGAN-deep from pytorch-pretrained-BigGAN: 51), when usesTruncation. */
+  readonly truncationStatRows?: number;
   /** Images [N, 3, R, R] in [-1, 1]. */
   forward(ctx: ForwardContext, inputs: GeneratorInputs): Tensor;
 }

@@ -18,7 +18,25 @@ export interface StatRows {
   upper: Tensor; // int64 [1]
   wLower: Tensor; // float32 scalar: coef
   wUpper: Tensor; // float32 scalar: 1 - coef (computed in float64, then rounded, as torch does with a Python float)
-  exact: Tensor; // bool scalar: coef == 0
+  exact?: Tensor; // bool scalar: coef == 0 (absent when the caller's weights already encode it)
+}
+
+/** The selection as graph inputs computed outside (stat-row-selection.ts): rows int64 [2], weights float32 [2]. */
+export interface StatRowInputs {
+  rows: Tensor;
+  weights: Tensor;
+}
+
+export function statRowsFromInputs(inputs: StatRowInputs): StatRows {
+  op.expectShape(inputs.rows, [2], 'bn_rows');
+  op.expectShape(inputs.weights, [2], 'bn_row_weights');
+  if (inputs.rows.dtype !== 'int64' || inputs.weights.dtype !== 'float32') throw new Error('bn_rows must be int64 and bn_row_weights float32');
+  return {
+    lower: op.slice(inputs.rows, 0, 0, 1),
+    upper: op.slice(inputs.rows, 0, 1, 2),
+    wLower: op.reshape(op.slice(inputs.weights, 0, 0, 1), []),
+    wUpper: op.reshape(op.slice(inputs.weights, 0, 1, 2), []),
+  };
 }
 
 /** `truncation` is a float64 [1] tensor in (0, 1]. */
@@ -44,7 +62,8 @@ function pickRow(table: Tensor, rows: StatRows): Tensor {
   const c = table.shape[1];
   const lo = op.reshape(op.gather(table, rows.lower, 0), [c]);
   const hi = op.reshape(op.gather(table, rows.upper, 0), [c]);
-  return op.where(rows.exact, lo, op.add(op.mul(lo, rows.wLower), op.mul(hi, rows.wUpper)));
+  const blend = op.add(op.mul(lo, rows.wLower), op.mul(hi, rows.wUpper));
+  return rows.exact ? op.where(rows.exact, lo, blend) : blend;
 }
 
 export class TruncationBatchNorm2d extends Module {

@@ -18,6 +18,12 @@ export interface GeneratorGraphOptions {
   batch: number;
   /** Feed weights at run time instead of baking them in (tests, training-time sampling). */
   paramInputs?: boolean;
+  /**
+   * BigGAN-deep: take the BN row selection as inputs bn_rows int64 [2] and bn_row_weights float32 [2]
+   * (nn/stat-row-selection.ts computes them) instead of truncation float64 [1]: no float64 in the graph
+   * (onnxruntime-web's WebGPU build has no float64 kernels).
+   */
+  statRowInputs?: boolean;
 }
 
 /**
@@ -31,13 +37,15 @@ export async function generatorGraph(model: GeneratorModel, opts: GeneratorGraph
   const B = opts.batch;
   const z = g.input('z', [B, model.zDim]);
   const classVector = g.input('class_vector', [B, model.numClasses]);
-  const truncation = model.usesTruncation ? g.input('truncation', [1], 'float64') : undefined;
-  const image = model.forward(evalContext(), { z, classes: { vector: classVector }, truncation });
+  const rowInputs = model.usesTruncation && opts.statRowInputs;
+  const truncation = model.usesTruncation && !rowInputs ? g.input('truncation', [1], 'float64') : undefined;
+  const statRows = rowInputs ? { rows: g.input('bn_rows', [2], 'int64'), weights: g.input('bn_row_weights', [2], 'float32') } : undefined;
+  const image = model.forward(evalContext(), { z, classes: { vector: classVector }, truncation, statRows });
   return exportOnnx(g, {
     outputs: { image },
     paramInputs: opts.paramInputs ? 'all' : 'none',
     graphName: `${model.kind}-${model.resolution}-generator`,
-    docString: `BigGAN generator (${model.kind}, ${model.resolution}x${model.resolution}); inputs: z [${B}, ${model.zDim}], class_vector [${B}, ${model.numClasses}]${truncation ? ', truncation float64 [1] in (0, 1]' : ''}; output: image [${B}, 3, R, R] in [-1, 1]`,
+    docString: `BigGAN generator (${model.kind}, ${model.resolution}x${model.resolution}); inputs: z [${B}, ${model.zDim}], class_vector [${B}, ${model.numClasses}]${truncation ? ', truncation float64 [1] in (0, 1]' : ''}${statRows ? ', bn_rows int64 [2], bn_row_weights float32 [2] (the BN statistics rows a truncation selects)' : ''}; output: image [${B}, 3, R, R] in [-1, 1]`,
   });
 }
 
