@@ -187,6 +187,43 @@ test('breeding: a child is reproducible from the URL it shows, and equals biggan
   await again.close();
 });
 
+test('keyboard: seeds, parent B, crossover, interpolation with video and frame-sheet export', async () => {
+  const { page, errors } = await watchedPage(browser.context);
+  await open(page, `${plain.url}#seed=20&class=1&truncation=0.5`);
+  await renderedWith(page, 'seed=20');
+  await page.keyboard.press('ArrowRight');
+  await renderedWith(page, 'seed=21&');
+  await page.keyboard.press('b'); // pin seed 21 as parent B
+  assert.match((await page.textContent('#parent-b-label')) ?? '', /seed 21/);
+  await page.keyboard.press('ArrowLeft');
+  await renderedWith(page, 'seed=20&');
+  await page.keyboard.press(']');
+  await renderedWith(page, 'truncation=0.55');
+  await page.keyboard.press('x');
+  await page.waitForFunction(() => document.querySelector<HTMLElement>('#grid')?.dataset.filled === '8' && document.querySelector('#grid-title')?.textContent?.startsWith('Crossovers'), null, { timeout: 120_000 });
+  await page.locator('#grid .tile').nth(1).tap().catch(async () => page.locator('#grid .tile').nth(1).click()); // touch where the context has it
+  await renderedWith(page, 'z=');
+  await page.keyboard.press('Backspace'); // back to the parent
+  await renderedWith(page, 'seed=20&class=1&truncation=0.55');
+
+  await page.locator('#interp-steps').fill('4');
+  await page.locator('#interp-steps').blur(); // keys typed in a field stay in the field
+  await page.keyboard.press('i');
+  await page.waitForFunction(() => /4 frames/.test(document.querySelector('#status')?.textContent ?? ''), null, { timeout: 120_000 });
+  const [sheet] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Frame sheet' }).click()]);
+  const sheetFile = path.join(tmp, 'sheet.png');
+  await sheet.saveAs(sheetFile);
+  const png = readPng(sheetFile);
+  assert.deepEqual([png.width, png.height], [4 * 128, 128], 'four frames in a row');
+  const [video] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export video' }).click()]);
+  const videoFile = path.join(tmp, 'interp.webm');
+  await video.saveAs(videoFile);
+  const head = fs.readFileSync(videoFile).subarray(0, 4);
+  assert.deepEqual([...head], [0x1a, 0x45, 0xdf, 0xa3], 'a WebM (EBML) file');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('WebAssembly with two threads on a cross-origin isolated page draws the same image', async () => {
   const { page, errors } = await watchedPage(browser.context);
   await open(page, `${isolated.url}#seed=3&class=207&truncation=0.4&threads=2`);
@@ -210,6 +247,31 @@ test('BigGAN-PyTorch site: seed, class and truncation (resampling threshold) as 
   assertSameImage(await downloadPng(page), cliImage([...AJB_ARGS, '--seed', '2', '--classes', '3']), 'BigGAN-PyTorch untruncated');
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('our own checkpoint: its class names in the URL and in the class search', async () => {
+  const run = path.join(tmp, 'own-run');
+  const t = biggan(['train', '--out', run, '--steps', '2', '--standing-passes', '0', '--sv-every', '0', '--sample-every', '0']);
+  assert.equal(t.status, 0, t.stderr);
+  const weights = path.join(run, 'checkpoint.safetensors');
+  const site = path.join(tmp, 'own-site');
+  assert.equal(biggan(['export-web', '--weights', weights, '--out', site]).status, 0);
+  const server = await startStaticServer({ roots: [site] });
+  const { page, errors } = await watchedPage(browser.context);
+  try {
+    await open(page, `${server.url}#seed=4&class=triangle`);
+    await renderedWith(page, 'seed=4&class=2');
+    assert.match((await page.textContent('#class-mix')) ?? '', /2 triangle/);
+    assertSameImage(await downloadPng(page), cliImage(['--weights', weights, '--seed', '4', '--classes', 'triangle']), 'own checkpoint');
+    await page.locator('#class-search').fill('chec');
+    assert.match((await page.locator('#class-list').textContent()) ?? '', /7 checker/);
+    await page.locator('#class-search').press('Enter');
+    await renderedWith(page, 'class=7');
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    await server.close();
+  }
 });
 
 test('a bad URL state shows a one-line message and the page still works', async () => {

@@ -86,7 +86,7 @@ export function encodeLatents(z: Float32Array): string {
 export function decodeLatents(text: string, zDim: number): Float32Array {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new UserError('z in the URL is not base64url');
   const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
-  if (bin.length !== zDim * 4) throw new UserError(`z in the URL holds ${bin.length / 4} numbers; this model takes ${zDim}`);
+  if (bin.length !== zDim * 4) throw new UserError(`z in the URL holds ${bin.length} bytes; this model takes ${zDim} float32 values (${zDim * 4} bytes)`);
   const view = new DataView(new ArrayBuffer(bin.length));
   for (let i = 0; i < bin.length; i++) view.setUint8(i, bin.charCodeAt(i));
   const z = new Float32Array(zDim);
