@@ -35,3 +35,12 @@ export {
 export {
   type BigGanDeepConfig, type DeepLayerSpec, DEEP_G_LAYERS, PRETRAINED_DEEP_CONFIGS, bigGanDeepConfig, validateBigGanDeepConfig,
 } from './models/biggan-deep-config.js';
+
+// the browser explorer's state, breeding and site model (what web/explorer builds on)
+export {
+  type ClassWeight, type ImageState, type ExplorerState, type ImageInputs, type Backend,
+  imageInputs, parseFragment, formatFragment, encodeLatents, decodeLatents, mixVector,
+} from './explore/explorer-state.js';
+export { type Genome, type MutateOptions, mutate, crossover } from './explore/breeding.js';
+export { type SiteModel, parseSiteModel } from './explore/site-model.js';
+export { type StatRowSelection, statRowSelection } from './nn/stat-row-selection.js';
