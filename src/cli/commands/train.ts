@@ -13,7 +13,9 @@ import { LATENT_DISTRIBUTIONS, type LatentDistribution } from '../../train/run/l
 import { ORTHO_VARIANTS, type OrthoVariant } from '../../train/orthogonal-regularization.js';
 import { parseAttentionString } from '../../models/biggan-config.js';
 import { progressBar, type Progress } from '../progress.js';
-import { finiteNumber, nonNegativeInt, positiveInt } from '../options.js';
+import { finiteNumber, nonNegativeInt, port, positiveInt } from '../options.js';
+import { DASHBOARD_DEFAULT_PORT } from '../../web/dashboard-protocol.js';
+import type { Dashboard } from '../../web/dashboard-server.js';
 
 function betas(value: string): [number, number] {
   const parts = value.split(',').map((s) => Number(s.trim()));
@@ -109,14 +111,38 @@ export function registerTrain(program: Command): void {
     .option('--eval-every <k>', 'iterations between evaluations (default: --checkpoint-every; without --stats: IS alone)', positiveInt)
     .option('--eval-n <n>', 'generated images per evaluation (default 5000)', positiveInt)
     .option('--eval-truncation <t>', 'truncation of the evaluated latents (default none)', num)
+    .option('--dashboard [port]', `serve the live dashboard of this run while it trains (as biggan dashboard; port default ${DASHBOARD_DEFAULT_PORT}, 0 = any free port)`, port)
     .action(async (opts: Opts, cmd: Command) => runTrain(opts, cmd));
 }
 
 async function runTrain(opts: Opts, cmd: Command): Promise<void> {
-  const o = given(cmd, opts) as unknown as TrainOptions;
+  const { dashboard, ...flags } = given(cmd, opts);
+  const o = flags as unknown as TrainOptions;
+  const note = (line: string): void => void process.stderr.write(`${line}\n`);
+  // started before the run opens, so a taken port fails before anything is written and the
+  // page is there from the start (data preparation, compilation); it stops when training does
+  const dash = dashboard === undefined ? null : await startTrainDashboard(opts.out as string, dashboard === true ? undefined : (dashboard as number));
+  if (dash) note(`dashboard: ${dash.url}`);
+  try {
+    await trainWithProgress(o, opts, note);
+  } finally {
+    await dash?.close('training ended');
+  }
+}
+
+async function startTrainDashboard(dir: string, p: number | undefined): Promise<Dashboard> {
+  const { startDashboard } = await import('../../web/dashboard-server.js');
+  try {
+    return await startDashboard({ dir, port: p, live: true });
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`--dashboard: ${err.message.replace('--port', '--dashboard PORT')}`);
+    throw err;
+  }
+}
+
+async function trainWithProgress(o: TrainOptions, opts: Opts, note: (line: string) => void): Promise<void> {
   const fault = process.env.BIGGAN_TRAIN_FAULT; // testing hook: "nan@<step>"
   const nanAt = fault && /^nan@\d+$/.test(fault) ? Number(fault.slice(4)) : undefined;
-  const note = (line: string): void => void process.stderr.write(`${line}\n`);
   const shown = trainProgress();
   const run = await openTrainingRun({ ...o, out: opts.out as string, onNote: note, onProgress: shown.iteration, onPhase: shown.phase }, { faultNanAtStep: nanAt });
   const tty = process.stderr.isTTY;

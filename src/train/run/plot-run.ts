@@ -11,6 +11,7 @@ import { UserError } from '../../errors.js';
 import { renderLinePlot, type PlotSeries } from '../../image/line-plot.js';
 import { writePng, type RgbaImage } from '../../image/image-grid.js';
 import { readRunLog, type LogRecord } from './run-log.js';
+import { layerLabel } from './layer-label.js';
 
 /** Most layers named in a σ0 legend (the ones with the largest last σ0); the rest are drawn unnamed. */
 const LEGEND_LAYERS = 8;
@@ -20,11 +21,6 @@ export interface PlotRunOptions {
   width?: number;
   /** Height of each panel. */
   panelHeight?: number;
-}
-
-/** A weight path shortened for a legend: blocks.0.conv1.w.weight -> blocks.0.conv1. */
-export function layerLabel(path: string): string {
-  return path.replace(/\.w\.weight$/, '').replace(/\.weight$/, '');
 }
 
 function column(records: LogRecord[], key: string): number[] {

@@ -173,6 +173,15 @@ export class RunDir {
     }
   }
 
+  /** The pid of the live process holding the lock (a run training in DIR), else null. */
+  holder(): number | null {
+    try {
+      return liveHolder(fs.readFileSync(this.lockFile, 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
   unlock(): void {
     try {
       if (fs.readFileSync(this.lockFile, 'utf8') === lockText(process.pid)) fs.rmSync(this.lockFile, { force: true });
