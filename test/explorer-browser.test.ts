@@ -106,7 +106,10 @@ function assertSameImage(page: { rgb: Uint8Array; size: number }, cli: { rgb: Ui
 
 test('BigGAN-deep site on a plain static host: the URL state draws what biggan sample writes', async () => {
   const { page, errors } = await watchedPage(browser.context);
+  const requested: string[] = [];
+  page.on('request', (r) => requested.push(r.url()));
   await open(page, `${plain.url}#seed=3&class=207&truncation=0.4`);
+  assert.deepEqual(requested.filter((u) => !u.startsWith(plain.url) && !u.startsWith('data:') && !u.startsWith('blob:')), [], 'nothing fetched from outside the site folder');
   assert.equal(await page.textContent('#backend'), 'WebAssembly, 1 thread');
   assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
   await renderedWith(page, 'seed=3');
@@ -124,6 +127,11 @@ test('BigGAN-deep site on a plain static host: the URL state draws what biggan s
   await page.locator('#truncation').fill('0.7');
   await renderedWith(page, 'truncation=0.7');
   assertSameImage(await downloadPng(page), cliImage([...DEEP, '--seed', '5', '--classes', '207', '--truncation', '0.7']), 'truncation slider 0.7');
+
+  // the model was downloaded once: a second visit reads it from the browser's cache
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 120_000 });
+  assert.equal(await page.evaluate(() => (window as unknown as { bigganExplorer: { timings: { fromCache: boolean } } }).bigganExplorer.timings.fromCache), true);
   assert.deepEqual(errors, []);
   await page.close();
 });
