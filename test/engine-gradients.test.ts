@@ -278,6 +278,7 @@ gradCase('Neg', (c) => op.neg(c.x([2, 3])));
 gradCase('Relu (inputs away from 0)', (c) => op.relu(c.x([3, 4], { gap: 0.05 })));
 gradCase('Tanh', (c) => op.tanh(c.x([3, 4], { lo: -2, hi: 2 })));
 gradCase('Sigmoid', (c) => op.sigmoid(c.x([3, 4], { lo: -3, hi: 3 })));
+gradCase('Softplus', (c) => op.softplus(c.x([3, 4], { lo: -4, hi: 4 })));
 gradCase('Exp', (c) => op.exp(c.x([3, 4])));
 gradCase('Log (positive inputs)', (c) => op.log(c.x([3, 4], { lo: 0.2, hi: 3 })));
 gradCase('Sqrt (positive inputs)', (c) => op.sqrt(c.x([3, 4], { lo: 0.2, hi: 3 })));

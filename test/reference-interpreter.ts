@@ -279,6 +279,7 @@ const OPS: Record<string, OpImpl> = {
   Relu: unary((x) => Math.max(x, 0)),
   Tanh: unary(Math.tanh),
   Sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
+  Softplus: unary((x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))),
   Exp: unary(Math.exp),
   Log: unary(Math.log),
   Sqrt: unary(Math.sqrt),

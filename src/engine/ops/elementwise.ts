@@ -46,6 +46,8 @@ export const neg = (x: Tensor): Tensor => unary('Neg', x);
 export const relu = (x: Tensor): Tensor => unary('Relu', x);
 export const tanh = (x: Tensor): Tensor => unary('Tanh', x);
 export const sigmoid = (x: Tensor): Tensor => unary('Sigmoid', x);
+/** log(1 + e^x), the non-saturating GAN losses' building block (onnxruntime's kernel is the stable form). */
+export const softplus = (x: Tensor): Tensor => unary('Softplus', x);
 export const exp = (x: Tensor): Tensor => unary('Exp', x);
 export const log = (x: Tensor): Tensor => unary('Log', x);
 export const sqrt = (x: Tensor): Tensor => unary('Sqrt', x);
@@ -100,6 +102,7 @@ registerVjp('Sigmoid', (n, [dy]) => {
   const y = n.outputs[0];
   return [dy && mul(dy, mul(y, sub(1, y)))];
 });
+registerVjp('Softplus', (n, [dy]) => [dy && mul(dy, sigmoid(n.inputs[0]))]);
 registerVjp('Exp', (n, [dy]) => [dy && mul(dy, n.outputs[0])]);
 registerVjp('Log', (n, [dy]) => [dy && div(dy, n.inputs[0])]);
 registerVjp('Sqrt', (n, [dy]) => [dy && div(mul(dy, 0.5), n.outputs[0])]);
