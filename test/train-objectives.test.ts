@@ -11,8 +11,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, Param, Tensor } from '../src/engine/graph.js';
 import { grad } from '../src/engine/autodiff.js';
-import { exportOnnx } from '../src/engine/onnx-export.js';
-import { CompiledGraph, Feed } from '../src/engine/runtime.js';
 import { trainContext } from '../src/nn/module.js';
 import { initOrthogonal, initSpectralVectors } from '../src/nn/init.js';
 import { Rng } from '../src/random/rng.js';
@@ -22,6 +20,7 @@ import { LOSSES, LOSS_NAMES } from '../src/train/losses.js';
 import { PENALTIES, weightKernels, type Penalty } from '../src/train/penalties/penalties.js';
 import { slopePenalty } from '../src/train/penalties/gradient-slope.js';
 import { evaluate, RefValue } from './reference-interpreter.js';
+import { dot, runOrt } from './ort-eval.js';
 
 const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
 const sig = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -77,23 +76,7 @@ function tinyD(seed: number): BigGANDiscriminator {
   return D;
 }
 
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
 
-async function runOrt(g: Graph, outputs: Record<string, Tensor>, feeds: Record<string, Feed>): Promise<Record<string, Float32Array>> {
-  const model = exportOnnx(g, { outputs, paramInputs: 'all' });
-  const all: Record<string, Feed> = { ...feeds };
-  for (const inp of model.inputs) if (inp.param) all[inp.name] = inp.param.data;
-  const cg = await CompiledGraph.create(model, { threads: 1 });
-  try {
-    return (await cg.run(all)) as Record<string, Float32Array>;
-  } finally {
-    await cg.release();
-  }
-}
 
 /** The penalty of D as the D step builds it, for fixed real, fake, labels and noise. */
 function penaltyGraph(penalty: Penalty, D: BigGANDiscriminator, wrt: Param[]) {

@@ -17,8 +17,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, Param, Tensor } from '../src/engine/graph.js';
 import { grad } from '../src/engine/autodiff.js';
-import { exportOnnx } from '../src/engine/onnx-export.js';
-import { CompiledGraph, Feed } from '../src/engine/runtime.js';
 import { Module, trainContext } from '../src/nn/module.js';
 import { initOrthogonal, initSpectralVectors } from '../src/nn/init.js';
 import { Rng } from '../src/random/rng.js';
@@ -28,6 +26,7 @@ import { BigGANGenerator } from '../src/models/biggan-generator.js';
 import { r1Penalty } from '../src/train/r1-penalty.js';
 import { GanHyper, GanTrainer } from '../src/train/train-step.js';
 import { evaluate, RefValue } from './reference-interpreter.js';
+import { dot, runOrt } from './ort-eval.js';
 
 const CLASSES = 4;
 const B = 2;
@@ -54,23 +53,7 @@ function r1Graph(D: BigGANDiscriminator, wrt: Param[]) {
   return { g, x, y, r1, grads };
 }
 
-async function runOrt(g: Graph, outputs: Record<string, Tensor>, feeds: Record<string, Feed>): Promise<Record<string, Float32Array>> {
-  const model = exportOnnx(g, { outputs, paramInputs: 'all' });
-  const all: Record<string, Feed> = { ...feeds };
-  for (const inp of model.inputs) if (inp.param) all[inp.name] = inp.param.data;
-  const cg = await CompiledGraph.create(model, { threads: 1 });
-  try {
-    return (await cg.run(all)) as Record<string, Float32Array>;
-  } finally {
-    await cg.release();
-  }
-}
 
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
 
 test('R1 penalty: dR1/dθ through conv, relu, avg-pool, self-attention (max-pool, softmax), SN and projection vs float64 finite differences', async () => {
   const D = tinyD(3).nameParams('D');
