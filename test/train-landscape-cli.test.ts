@@ -3,7 +3,8 @@
  * embedded synthetic data at small widths: SNDCGAN at 32 (unconditional, the study's
  * setting) and ResNet19 at 128 (class-conditional, layer norm in D) each train and are
  * sampled from their checkpoint; every --d-norm runs and builds the D it names; a run
- * resumes bit for bit; the flags an architecture does not have are one-line errors.
+ * resumes bit for bit; the flags an architecture does not have are one-line errors; the
+ * collapse watch leaves the conditional BN's class tables (which start at 0) alone.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,10 @@ import { readNpy } from '../src/io/npy.js';
 import { readCheckpoint } from '../src/models/checkpoint.js';
 import { readTrainingCheckpoint } from '../src/train/run/train-checkpoint.js';
 import { readRunLog } from '../src/train/run/run-log.js';
+import { architecture } from '../src/models/architectures.js';
+import { architectureOptions } from '../src/train/run/build-models.js';
+import { resolveConfig } from '../src/train/run/config.js';
+import { CollapseWatch, watchedLayers } from '../src/train/run/collapse-watch.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-train-arch-'));
 const TINY = ['--ch', '4', '--batch', '4', '--dim-z', '16', '--threads', '1', '--synthetic-classes', '4', '--synthetic-count', '32', '--standing-passes', '2'];
@@ -131,5 +136,20 @@ test('what an architecture does not have is a one-line error', () => {
     assert.ok(isCleanError(r) || endsWithError(r), `${flags.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, flags.join(' '));
     assert.ok(!fs.existsSync(path.join(tmp, 'refused', 'checkpoint.safetensors')));
+  }
+});
+
+test("the collapse watch ignores class tables: a conditional BN table growing from 0 is no explosion, a layer's weight is", () => {
+  const c = resolveConfig({ arch: 'sndcgan', resolution: 32, gCh: 4 });
+  const G = architecture('sndcgan').buildGenerator(architectureOptions(c, 4));
+  const all = Object.fromEntries(G.namedParams().filter(([, p]) => p.trainable && p.shape.length >= 2).map(([path]) => [path, [1, 0.5, 0.2]]));
+  assert.ok('bns.0.gain.weight' in all && 'deconvs.0.weight' in all);
+  const watched = watchedLayers(G, all);
+  assert.deepEqual(Object.keys(watched), ['linear.weight', 'deconvs.0.weight', 'deconvs.1.weight', 'deconvs.2.weight', 'to_rgb.weight']);
+  const grown = (layer: string, step: number): Record<string, number[]> => ({ ...all, [layer]: [step === 0 ? 0.01 : 1, 0, 0] });
+  for (const [layer, explodes] of [['bns.1.bias.weight', false], ['deconvs.1.weight', true]] as const) {
+    const watch = new CollapseWatch({ ...c.collapse, warmup: 0 });
+    assert.equal(watch.onSingularValues(0, watchedLayers(G, grown(layer, 0))), null);
+    assert.equal(watch.onSingularValues(25, watchedLayers(G, grown(layer, 25)))?.kind === 'sigma-explosion', explodes, layer);
   }
 });

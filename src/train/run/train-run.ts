@@ -42,7 +42,7 @@ import { buildRunModels, type RunModels } from './build-models.js';
 import { drawClasses, drawLatents, iterationNoise, streamRng, type NoiseSpec } from './latents.js';
 import { RunDir } from './run-dir.js';
 import { RunLog } from './run-log.js';
-import { CollapseWatch, type CollapseSignal } from './collapse-watch.js';
+import { CollapseWatch, watchedLayers, type CollapseSignal } from './collapse-watch.js';
 import { SpectralMonitor } from './singular-values.js';
 import { SampleSheet } from './sample-sheet.js';
 import { StandingStatistics, bnStatEntries } from './standing-stats.js';
@@ -458,7 +458,7 @@ export class TrainRun {
     // the ratio form of the σ0 regulariser targets r · σ1 as last measured
     const gByPath = new Map(this.models.G.namedParams());
     this.trainer.setSigma1(new Map(Object.entries(G).flatMap(([path, sv]) => (gByPath.has(path) && sv.length > 1 ? [[gByPath.get(path)!, sv[1]] as const] : []))));
-    return this.watch.onSingularValues(this.step, G);
+    return this.watch.onSingularValues(this.step, watchedLayers(this.models.G, G));
   }
 
   /** Standing statistics of G_ema at the current step (computed once per step). */
