@@ -18,7 +18,7 @@ import { readTrainingCheckpoint } from '../src/train/run/train-checkpoint.js';
 import { readRunLog } from '../src/train/run/run-log.js';
 import { architecture } from '../src/models/architectures.js';
 import { architectureOptions } from '../src/train/run/build-models.js';
-import { resolveConfig } from '../src/train/run/config.js';
+import { parseStoredConfig, resolveConfig } from '../src/train/run/config.js';
 import { CollapseWatch, watchedLayers } from '../src/train/run/collapse-watch.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-train-arch-'));
@@ -152,4 +152,22 @@ test("the collapse watch ignores class tables: a conditional BN table growing fr
     assert.equal(watch.onSingularValues(0, watchedLayers(G, grown(layer, 0))), null);
     assert.equal(watch.onSingularValues(25, watchedLayers(G, grown(layer, 25)))?.kind === 'sigma-explosion', explodes, layer);
   }
+});
+
+test('run config: defaults that depend on the architecture come from its registry entry; runs saved before it resume as spectral, conditional', () => {
+  const biggan = resolveConfig({ data: 'x' });
+  assert.deepEqual([biggan.arch, biggan.resolution, biggan.gCh, biggan.dimZ, biggan.bnEps, biggan.dNorm, biggan.unconditional], ['biggan', 128, 96, 120, 1e-5, 'spectral', false]);
+  const s = resolveConfig({ data: 'x', arch: 'sndcgan' });
+  assert.deepEqual([s.resolution, s.gCh, s.dCh, s.dimZ, s.bnEps], [128, 64, 64, 128, 2e-5]);
+  const rc = resolveConfig({ data: 'x', arch: 'resnet-cifar', dNorm: 'layer', unconditional: true });
+  assert.deepEqual([rc.resolution, rc.gCh, rc.dCh, rc.dimZ, rc.bnEps, rc.dNorm, rc.unconditional], [32, 128, 128, 128, 1e-5, 'layer', true]);
+  // the demo (no --data) runs at 32 where the architecture has it, else at its own resolution
+  assert.equal(resolveConfig({ arch: 'sndcgan' }).resolution, 32);
+  assert.equal(resolveConfig({ arch: 'resnet19' }).resolution, 128);
+  const old: Record<string, unknown> = { ...resolveConfig({}) };
+  delete old.dNorm;
+  delete old.unconditional;
+  const parsed = parseStoredConfig(old, 'old.safetensors');
+  assert.equal(parsed.dNorm, 'spectral');
+  assert.equal(parsed.unconditional, false);
 });
