@@ -23,6 +23,7 @@ import path from 'node:path';
 import { evaluate, REFERENCE_OPS, RefValue } from './reference-interpreter.js';
 import { REPO_ROOT } from './fixture-paths.js';
 import { maxAbs } from './array-diff.js';
+import { layerNorm, LAYER_NORM_EPS } from '../src/nn/layer-norm.js';
 
 /** Forward: onnxruntime float32 vs reference float64, relative to the output's max |value|. */
 const FWD_REL = 1e-5;
@@ -276,6 +277,7 @@ gradCase('Pow with scalar exponents 3 and 0.5', (c) => op.add(op.pow(c.x([2, 3])
 gradCase('Pow with a constant broadcast exponent tensor', (c) => op.pow(c.x([2, 3], { lo: 0.5, hi: 2 }), c.c([3], { values: [2, -1, 0.5] })));
 gradCase('Neg', (c) => op.neg(c.x([2, 3])));
 gradCase('Relu (inputs away from 0)', (c) => op.relu(c.x([3, 4], { gap: 0.05 })));
+gradCase('LeakyRelu alpha 0.1 (inputs away from 0)', (c) => op.leakyRelu(c.x([3, 4], { gap: 0.05 }), 0.1));
 gradCase('Tanh', (c) => op.tanh(c.x([3, 4], { lo: -2, hi: 2 })));
 gradCase('Sigmoid', (c) => op.sigmoid(c.x([3, 4], { lo: -3, hi: 3 })));
 gradCase('Softplus', (c) => op.softplus(c.x([3, 4], { lo: -4, hi: 4 })));
@@ -438,6 +440,41 @@ for (const [name, fused, plain, shape] of plainForms) {
     }
   });
 }
+test('transposedConv2d equals ConvTranspose (4x4 stride 2 pad 1, 3x3 stride 1 pad 1; float64 reference)', () => {
+  for (const [k, stride] of [[4, 2], [3, 1]] as const) {
+    const c = new Case(seedOf(`transposedConv2d equivalence ${k}`));
+    const x = c.x([2, 3, 3, 4]);
+    const w = c.p([3, 2, k, k]); // [C_in, C_out, k, k]
+    const b = c.p([2]);
+    const got = op.transposedConv2d(x, w, b, stride);
+    const want = op.add(op.convTranspose2d(x, w, stride, [1, 1], [0, 0]), op.reshape(b, [1, 2, 1, 1]));
+    assert.deepEqual(got.shape, [2, 2, 3 * stride, 4 * stride]);
+    assert.deepEqual(got.shape, want.shape);
+    const [f, p] = evaluate(c.g, [got, want], c.feeds);
+    assert.ok(maxAbs(f.data.map((v, i) => v - p.data[i])) < 1e-12, `transposedConv2d ${k}x${k} stride ${stride} differs from ConvTranspose`);
+  }
+});
+gradCase('transposedConv2d 4x4 stride 2 (phase convolutions + DepthToSpace)', (c) => op.transposedConv2d(c.x([2, 3, 3, 2]), c.p([3, 2, 4, 4]), c.p([2]), 2));
+gradCase('transposedConv2d 3x3 stride 1 (flipped kernel)', (c) => op.transposedConv2d(c.x([1, 3, 3, 4]), c.p([3, 2, 3, 3]), c.p([2]), 1));
+test('unpoolZeros puts x at even positions and zeros elsewhere; unpoolConv2d equals conv2d(unpoolZeros(x))', () => {
+  const c = new Case(seedOf('unpool equivalence'));
+  const x = c.x([2, 3, 3, 4]);
+  const w = c.p([2, 3, 3, 3]);
+  const b = c.p([2]);
+  const up = op.unpoolZeros(x);
+  assert.deepEqual(up.shape, [2, 3, 6, 8]);
+  const [u, xv, fused, plain] = evaluate(c.g, [up, x, op.unpoolConv2d(x, w, b), op.conv2d(up, w, b, { pad: 1 })], c.feeds);
+  for (let i = 0; i < u.data.length; i++) {
+    const col = i % 8;
+    const row = Math.floor(i / 8) % 6;
+    const plane = Math.floor(i / 48);
+    const expected = row % 2 === 0 && col % 2 === 0 ? xv.data[plane * 12 + (row / 2) * 4 + col / 2] : 0;
+    assert.equal(u.data[i], expected, `unpoolZeros value ${i}`);
+  }
+  assert.ok(maxAbs(fused.data.map((v, i) => v - plain.data[i])) < 1e-12, 'unpoolConv2d differs from its plain form');
+});
+gradCase('unpoolZeros (zero insertion)', (c) => op.unpoolZeros(c.x([2, 2, 2, 3])));
+gradCase('unpoolConv2d 3x3 (phase convolutions + DepthToSpace)', (c) => op.unpoolConv2d(c.x([2, 3, 3, 2]), c.p([2, 3, 3, 3]), c.p([2])));
 gradCase('convAvgPool2d 3x3 (subgrid convolutions)', (c) => op.convAvgPool2d(c.x([2, 3, 4, 6]), c.p([2, 3, 3, 3]), c.p([2])));
 gradCase('Conv 1x1 with bias', (c) => op.conv2d(c.x([2, 3, 4, 4]), c.p([5, 3, 1, 1]), c.p([5])));
 gradCase('Conv 3x3 valid (pad 0), non-square input', (c) => op.conv2d(c.x([1, 2, 5, 6]), c.p([3, 2, 3, 3])));
@@ -507,6 +544,10 @@ function batchNormFromReductions(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1
 
 gradCase('batch norm from reductions (batch statistics over N,H,W)', (c) =>
   batchNormFromReductions(c.x([2, 3, 3, 3]), c.p([1, 3, 1, 1], { lo: 0.5, hi: 1.5 }), c.p([1, 3, 1, 1])),
+);
+
+gradCase('layer norm (per sample over C,H,W; per-channel gain and bias; TF eps 1e-12)', (c) =>
+  layerNorm(c.x([2, 3, 2, 3]), c.p([3], { lo: 0.5, hi: 1.5 }), c.p([3]), LAYER_NORM_EPS),
 );
 
 // ---------------------------------------------------------------- composite BigGAN patterns

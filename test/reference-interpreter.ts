@@ -277,6 +277,10 @@ const OPS: Record<string, OpImpl> = {
 
   Neg: unary((x) => -x),
   Relu: unary((x) => Math.max(x, 0)),
+  LeakyRelu: (node, [x]) => {
+    const alpha = attrFloat(node, 'alpha', 0.01);
+    return [{ ...x, data: x.data.map((v) => (v >= 0 ? v : alpha * v)) }];
+  },
   Tanh: unary(Math.tanh),
   Sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
   Softplus: unary((x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))),

@@ -11,7 +11,8 @@ import { resolveClasses } from '../sample/class-lookup.js';
 import { imagesAsNchw } from '../discriminate/image-layout.js';
 
 export interface DiscriminatorInfo {
-  kind: 'biggan' | 'biggan-deep';
+  /** The architecture (models/architectures.ts names: biggan, biggan-deep, sndcgan, resnet19, resnet-cifar). */
+  kind: string;
   resolution: number;
   numClasses: number;
   classNames?: string[];

@@ -20,8 +20,13 @@ export type { EvalInfo, PhaseInfo, ProgressInfo, TrainResult, LatentDistribution
 export interface TrainFlagOptions {
   /** Image folder (one sub-folder per class), CIFAR-10 binary folder, images.npy[:labels.npy] or a prepared .bgd; absent: the embedded demo. */
   data?: string;
-  arch?: 'biggan' | 'biggan-deep';
+  /** A registry architecture: biggan (default), biggan-deep, sndcgan, resnet19, resnet-cifar. */
+  arch?: string;
   resolution?: number;
+  /** D's normalisation: spectral (default), none, batch, layer (which ones an architecture has: its registry entry). */
+  dNorm?: 'spectral' | 'none' | 'batch' | 'layer';
+  /** Unconditional G and D (the GAN-landscape study's setting; the BigGAN family trains one class). */
+  unconditional?: boolean;
   /** Channel width of G and D. */
   ch?: number;
   dCh?: number;
@@ -107,7 +112,7 @@ export interface TrainOptions extends TrainFlagOptions {
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'data', 'arch', 'resolution', 'ch', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch', 'dAccumulations', 'gAccumulations',
+  'data', 'arch', 'dNorm', 'unconditional', 'resolution', 'ch', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch', 'dAccumulations', 'gAccumulations',
   'steps', 'seed', 'gLr', 'dLr', 'betas', 'gBetas', 'dBetas', 'adamEps', 'dSteps', 'orthoBeta', 'orthoVariant', 'emaDecay', 'emaStart', 'standingPasses',
   'standingBatch', 'latent', 'zStd', 'r1Gamma', 'sigmaClamp', 'sigmaClampRatio', 'sigmaReg', 'sigmaRegRatio', 'sigmaRegStrength', 'graphs', 'checkpointEvery',
   'keepCheckpoints', 'logEvery', 'svEvery', 'sampleEvery', 'collapseWatch', 'collapseAction', 'collapseWarmup', 'collapseSigmaFactor', 'collapseSigmaWindow',
@@ -137,6 +142,8 @@ export function flagsFrom(o: TrainFlagOptions): TrainFlags {
     resolution: o.resolution,
     flip: o.flip,
     arch: o.arch,
+    dNorm: o.dNorm,
+    unconditional: o.unconditional,
     gCh: o.ch,
     dCh: o.dCh ?? o.ch,
     dimZ: o.dimZ,

@@ -17,10 +17,11 @@ import { Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from '../nn/module.js';
 import { SNConfig, SNConv2d, SNLinear } from '../nn/spectral-norm.js';
-import { BatchNorm2d, ConditionalBatchNorm2d, normalizeWith, statisticsFor } from '../nn/batchnorm.js';
+import { BatchNorm2d, ClassTableBatchNorm2d, ConditionalBatchNorm2d } from '../nn/batchnorm.js';
 import { SelfAttention } from '../nn/attention.js';
 import { ClassInput, GeneratorInputs, GeneratorModel } from './interfaces.js';
 import { BigGANGeneratorConfig, BigGANResolution, generatorBlockCount } from './biggan-config.js';
+import { classVectorOf } from './class-input.js';
 
 /** Optional per-module outputs, keyed by our module path ('shared', 'linear', 'blocks.0', 'attention.3', ...). */
 export type Taps = Map<string, Tensor>;
@@ -69,47 +70,6 @@ export class ClassEmbedding extends Module {
     // vector @ table equals the row lookup for one-hot vectors and blends rows for soft ones
     op.expectShape(classes.vector, [n, this.numClasses], 'class vector');
     return op.matmul(classes.vector, w);
-  }
-}
-
-/** A bias-free linear map stored as a [numClasses, out] table (upstream: an nn.Embedding used as ccbn gain/bias). */
-export class ClassTable extends Module {
-  weight: Param;
-  constructor(numClasses: number, out: number) {
-    super();
-    this.weight = Param.zeros('weight', [numClasses, out]);
-  }
-  forward(classVector: Tensor): Tensor {
-    return op.matmul(classVector, classVector.graph.param(this.weight));
-  }
-}
-
-/** ccbn without a shared embedding: gain 1 + table[class], bias table[class]. */
-export class ClassTableBatchNorm2d extends Module {
-  gain: ClassTable;
-  bias: ClassTable;
-  stored_mean: Param;
-  stored_var: Param;
-  constructor(
-    readonly channels: number,
-    readonly numClasses: number,
-    readonly eps: number,
-    readonly momentum = 0.1,
-  ) {
-    super();
-    this.gain = new ClassTable(numClasses, channels);
-    this.bias = new ClassTable(numClasses, channels);
-    this.stored_mean = Param.zeros('stored_mean', [channels], false);
-    this.stored_var = Param.filled('stored_var', [channels], 1, false);
-  }
-  forward(ctx: ForwardContext, x: Tensor, classVector: Tensor): Tensor {
-    op.expectShape(x, [null, this.channels, null, null], 'ClassTableBatchNorm2d input');
-    op.expectShape(classVector, [x.shape[0], this.numClasses], 'ClassTableBatchNorm2d class vector');
-    const s = statisticsFor(ctx, x, this.stored_mean, this.stored_var, this.momentum);
-    const shape = [x.shape[0], this.channels, 1, 1];
-    const gain = op.reshape(op.add(this.gain.forward(classVector), 1), shape);
-    const bias = op.reshape(this.bias.forward(classVector), shape);
-    return op.add(op.mul(normalizeWith(x, s.mean, s.variance, this.eps), gain), bias);
   }
 }
 
@@ -211,14 +171,4 @@ export class BigGANGenerator extends Module implements GeneratorModel {
     op.expectShape(image, [n, 3, this.resolution, this.resolution], 'generator output');
     return image;
   }
-}
-
-/** Float class vectors [N, classes]: given ones as they are, ids as one-hot rows. */
-function classVectorOf(classes: ClassInput, n: number, numClasses: number): Tensor {
-  if ('vector' in classes) {
-    op.expectShape(classes.vector, [n, numClasses], 'class vector');
-    return classes.vector;
-  }
-  op.expectShape(classes.ids, [n], 'class ids');
-  return op.oneHot(classes.ids, numClasses);
 }

@@ -1,6 +1,6 @@
 /**
  * What sampling, training and evaluation need from a generator or discriminator,
- * whatever its architecture (BigGAN or BigGAN-deep) or checkpoint layout.
+ * whatever its architecture (the registry's: architectures.ts) or checkpoint layout.
  */
 import { Tensor } from '../engine/graph.js';
 import { ForwardContext, Module } from '../nn/module.js';
@@ -20,9 +20,11 @@ export interface GeneratorInputs {
 }
 
 export interface GeneratorModel extends Module {
-  readonly kind: 'biggan' | 'biggan-deep';
+  /** The architecture's name in the registry (models/architectures.ts), e.g. 'biggan', 'sndcgan'. */
+  readonly kind: string;
   readonly resolution: number;
   readonly zDim: number;
+  /** Classes of the class input; 1 for an unconditional model (which reads nothing from it). */
   readonly numClasses: number;
   /** True when BN statistics depend on the truncation input. */
   readonly usesTruncation: boolean;
@@ -33,7 +35,7 @@ export interface GeneratorModel extends Module {
 }
 
 export interface DiscriminatorModel extends Module {
-  readonly kind: 'biggan' | 'biggan-deep';
+  readonly kind: string;
   readonly resolution: number;
   readonly numClasses: number;
   /** Logits [N, 1] for images [N, 3, R, R] and int64 class ids [N]. */

@@ -128,3 +128,48 @@ export class ConditionalBatchNorm2d extends Module {
     return scaleShift(x, s.mean, s.variance, this.eps, gain, bias);
   }
 }
+
+/** A bias-free linear map stored as a [numClasses, out] table (upstream: an nn.Embedding used as ccbn gain/bias). */
+export class ClassTable extends Module {
+  weight: Param;
+  constructor(numClasses: number, out: number) {
+    super();
+    this.weight = Param.zeros('weight', [numClasses, out]);
+  }
+  forward(classVector: Tensor): Tensor {
+    return op.matmul(classVector, classVector.graph.param(this.weight));
+  }
+}
+
+/**
+ * BigGAN-PyTorch's ccbn without a shared embedding (and SNGAN's categorical conditional BN):
+ * BN without affine, then gain 1 + table[class], bias table[class]; the class comes as a
+ * float vector [N, classes] (one-hot rows for ids, mixtures for soft classes).
+ */
+export class ClassTableBatchNorm2d extends Module {
+  gain: ClassTable;
+  bias: ClassTable;
+  stored_mean: Param;
+  stored_var: Param;
+  constructor(
+    readonly channels: number,
+    readonly numClasses: number,
+    readonly eps: number,
+    readonly momentum = 0.1,
+  ) {
+    super();
+    this.gain = new ClassTable(numClasses, channels);
+    this.bias = new ClassTable(numClasses, channels);
+    this.stored_mean = Param.zeros('stored_mean', [channels], false);
+    this.stored_var = Param.filled('stored_var', [channels], 1, false);
+  }
+  forward(ctx: ForwardContext, x: Tensor, classVector: Tensor): Tensor {
+    op.expectShape(x, [null, this.channels, null, null], 'ClassTableBatchNorm2d input');
+    op.expectShape(classVector, [x.shape[0], this.numClasses], 'ClassTableBatchNorm2d class vector');
+    const s = statisticsFor(ctx, x, this.stored_mean, this.stored_var, this.momentum);
+    const shape = [x.shape[0], this.channels, 1, 1];
+    const gain = op.reshape(op.add(this.gain.forward(classVector), 1), shape);
+    const bias = op.reshape(this.bias.forward(classVector), shape);
+    return op.add(op.mul(normalizeWith(x, s.mean, s.variance, this.eps), gain), bias);
+  }
+}

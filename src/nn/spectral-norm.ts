@@ -11,6 +11,7 @@ import { Graph, Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from './module.js';
 import { numel } from '../io/ndarray.js';
+import { pooledConv, upsampledConv } from './resampling.js';
 
 export type SNFlavour = 'torch' | 'ajbrock';
 
@@ -126,36 +127,33 @@ export class SNConv2d extends Module {
     readonly kernel: number,
     sn: SNConfig,
     withBias = true,
+    /** 2 halves the size (with a 4x4 kernel: pad 1, TF "SAME"); padding is (kernel - stride) / 2. */
+    readonly stride: 1 | 2 = 1,
   ) {
     super();
+    if ((kernel - stride) % 2 !== 0) throw new Error(`SNConv2d: kernel ${kernel} with stride ${stride} has no symmetric "same" padding`);
     this.w = new SpectralWeight([outChannels, inChannels, kernel, kernel], sn);
     if (withBias) this.bias = Param.zeros('bias', [outChannels]);
   }
   forward(ctx: ForwardContext, x: Tensor): Tensor {
     const g = x.graph;
     const W = this.w.normalized(g, ctx);
-    return op.conv2d(x, W, this.bias ? g.param(this.bias) : undefined, { pad: (this.kernel - 1) / 2 });
+    return op.conv2d(x, W, this.bias ? g.param(this.bias) : undefined, { pad: (this.kernel - this.stride) / 2, stride: this.stride });
   }
-  /**
-   * The conv of x upsampled 2x (nearest). 1x1 convs and 3x3 convs over at least 128 channels
-   * run at low resolution (op.upsampleConv2d); below that, onnxruntime's 2x2 phase convs and the
-   * DepthToSpace after them cost more than the FLOPs they save (measured on BigGAN-deep-128's
-   * 64-channel layer at 128x128).
-   */
+  /** The conv of x upsampled 2x (nearest), at low resolution where that pays (nn/resampling.ts). */
   forwardUpsampled(ctx: ForwardContext, x: Tensor): Tensor {
+    this.checkUnstrided();
     const g = x.graph;
-    const W = this.w.normalized(g, ctx);
-    const bias = this.bias ? g.param(this.bias) : undefined;
-    if (this.kernel === 3 && this.inChannels < 128) return op.conv2d(op.upsampleNearest(x, 2), W, bias, { pad: 1 });
-    return op.upsampleConv2d(x, W, bias);
+    return upsampledConv(x, this.w.normalized(g, ctx), this.bias ? g.param(this.bias) : undefined);
   }
-  /** The conv of x, average-pooled 2x2 (op.convAvgPool2d for 1x1 and for 3x3 over at least 128 channels, as above). */
+  /** The conv of x, average-pooled 2x2, at low resolution where that pays (nn/resampling.ts). */
   forwardPooled(ctx: ForwardContext, x: Tensor): Tensor {
+    this.checkUnstrided();
     const g = x.graph;
-    const W = this.w.normalized(g, ctx);
-    const bias = this.bias ? g.param(this.bias) : undefined;
-    if (this.kernel === 3 && this.inChannels < 128) return op.avgPool2d(op.conv2d(x, W, bias, { pad: 1 }), 2);
-    return op.convAvgPool2d(x, W, bias);
+    return pooledConv(x, this.w.normalized(g, ctx), this.bias ? g.param(this.bias) : undefined);
+  }
+  private checkUnstrided(): void {
+    if (this.stride !== 1) throw new Error('SNConv2d: resampling forms are for stride-1 convs');
   }
 }
 

@@ -13,7 +13,8 @@ import { checkTruncation, sampleLatents, type LatentStyle } from './latents.js';
 
 /** What a sampler needs to know about a generator without loading it. */
 export interface GeneratorInfo {
-  kind: 'biggan' | 'biggan-deep';
+  /** The architecture (models/architectures.ts names: biggan, biggan-deep, sndcgan, resnet19, resnet-cifar). */
+  kind: string;
   resolution: number;
   zDim: number;
   numClasses: number;

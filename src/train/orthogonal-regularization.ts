@@ -11,15 +11,14 @@
  *            2β · (W Wᵀ − I) W
  *   'none'
  *
- * Applied to every trainable G parameter with two or more dimensions except the
- * shared class embedding (upstream's blacklist); biases, BN gains and the attention
- * gamma are left alone. β enters as a scalar input (with the variant's factor).
+ * Applied to every trainable G parameter with two or more dimensions except those its
+ * architecture's registry entry exempts (class embeddings: upstream's blacklist holds the
+ * shared one); biases, BN gains and the attention gamma are left alone. β enters as a scalar input (with the variant's factor).
  */
 import { Graph, Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import type { GeneratorModel } from '../models/interfaces.js';
-import { BigGANGenerator } from '../models/biggan-generator.js';
-import { BigGanDeepGenerator } from '../models/biggan-deep-generator.js';
+import { architectureOf } from '../models/architectures.js';
 
 export type OrthoVariant = 'biggan' | 'paper' | 'full' | 'none';
 
@@ -30,16 +29,9 @@ export function orthoScale(variant: OrthoVariant, beta: number): number {
   return variant === 'paper' ? 4 * beta : variant === 'none' ? 0 : 2 * beta;
 }
 
-/** The generator's shared class embedding(s): never regularised. */
-export function sharedEmbeddingParams(G: GeneratorModel): Param[] {
-  if (G instanceof BigGANGenerator) return G.shared ? [G.shared.weight] : [];
-  if (G instanceof BigGanDeepGenerator) return [G.class_embedding];
-  return [];
-}
-
 /** The parameters the regulariser touches, in state-dict order. */
 export function orthoTargets(G: GeneratorModel): Param[] {
-  const skip = new Set(sharedEmbeddingParams(G));
+  const skip = new Set(architectureOf(G).orthoExempt(G));
   return G.namedParams()
     .map(([, p]) => p)
     .filter((p) => p.trainable && p.shape.length >= 2 && !skip.has(p));

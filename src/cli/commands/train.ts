@@ -1,5 +1,5 @@
 /**
- * `biggan train`: train BigGAN / BigGAN-deep on an image folder, CIFAR-10 or .npy
+ * `biggan train`: train BigGAN (or any architecture of the registry, --arch) on an image folder, CIFAR-10 or .npy
  * arrays — or, without --data, the embedded demo on the synthetic dataset. Flags not
  * given take the paper's values (or, with --resume, the run's saved ones).
  * Exit status: 0 done (or stopped by Ctrl-C with a checkpoint), 1 user error or a
@@ -12,6 +12,8 @@ import { openTrainingRun, type TrainOptions } from '../../api/train.js';
 import { LATENT_DISTRIBUTIONS, type LatentDistribution } from '../../train/run/latents.js';
 import { ORTHO_VARIANTS, type OrthoVariant } from '../../train/orthogonal-regularization.js';
 import { parseAttentionString } from '../../models/biggan-config.js';
+import { ARCHITECTURE_NAMES, architecture } from '../../models/architectures.js';
+import { D_NORMS } from '../../models/landscape/d-layers.js';
 import { progressBar, type Progress } from '../progress.js';
 import { finiteNumber, nonNegativeInt, port, positiveInt } from '../options.js';
 import { DASHBOARD_DEFAULT_PORT } from '../../web/dashboard-protocol.js';
@@ -43,20 +45,22 @@ export function registerTrain(program: Command): void {
   const num = finiteNumber;
   program
     .command('train')
-    .description('train BigGAN on a class-labelled image folder, CIFAR-10 or .npy arrays (without --data: a short demo on built-in synthetic data)')
+    .description('train BigGAN (or another --arch) on a class-labelled image folder, CIFAR-10 or .npy arrays (without --data: a short demo on built-in synthetic data)')
     .option('--data <path>', 'image folder (one sub-folder per class), CIFAR-10 binary folder, images.npy[:labels.npy], or a prepared .bgd (default: embedded synthetic data and the demo settings)')
     .requiredOption('--out <dir>', 'run directory: checkpoint.safetensors, checkpoints/, log.jsonl, samples/')
     .option('--resume', 'continue the run in --out exactly where its last checkpoint left it (flags given again override the saved ones; an error when --out holds no checkpoint)')
-    .addOption(new Option('--arch <arch>', 'network family (default biggan)').choices(['biggan', 'biggan-deep']))
-    .option('--resolution <r>', 'image side: 32, 64, 128, 256, 512 (default 128; demo 32)', positiveInt)
-    .option('--ch <c>', 'channel width of G and D (default 64 at 32x32, 96 above; biggan-deep 128; demo 8)', positiveInt)
+    .addOption(new Option('--arch <arch>', `network architecture (default biggan): ${ARCHITECTURE_NAMES.map((n) => `${n}: ${architecture(n).summary}`).join('; ')}`).choices([...ARCHITECTURE_NAMES]))
+    .option('--resolution <r>', 'image side: 32, 64, 128, 256, 512 as the architecture has them (default 128, resnet-cifar 32; demo 32 where the architecture has it)', positiveInt)
+    .addOption(new Option('--d-norm <norm>', "D's normalisation (default spectral; sndcgan: spectral or none; resnet19, resnet-cifar: any)").choices([...D_NORMS]))
+    .option('--unconditional', 'ignore the class labels: unconditional G and D (the GAN-landscape study; biggan, biggan-deep: one class)')
+    .option('--ch <c>', 'channel width of G and D (default 64 at 32x32, 96 above; biggan-deep 128; sndcgan, resnet19 64; resnet-cifar 128; demo 8)', positiveInt)
     .option('--d-ch <c>', 'channel width of D (default: --ch)', positiveInt)
-    .option('--dim-z <n>', 'latent size (paper: 128 at 32, 120 at 64/128, 140 at 256, 128 at 512; hier rounds it down to a multiple of the chunks)', positiveInt)
+    .option('--dim-z <n>', 'latent size (paper: 128 at 32, 120 at 64/128, 140 at 256, 128 at 512; hier rounds it down to a multiple of the chunks; sndcgan, resnet19, resnet-cifar 128)', positiveInt)
     .option('--shared-dim <n>', 'size of the shared class embedding (default 128)', positiveInt)
     .option('--no-hier', 'feed the whole z to the first layer (default: hierarchical latents)')
     .option('--g-attn <res>', 'G self-attention resolutions, e.g. 64 or 32_64, 0 for none (default 64)', attention)
     .option('--d-attn <res>', 'D self-attention resolutions (default 64)', attention)
-    .option('--bn-eps <e>', 'batch-norm epsilon (default 1e-5)', num)
+    .option('--bn-eps <e>', "G's batch-norm epsilon (default 1e-5; sndcgan 2e-5)", num)
     .option('--sn-eps <e>', 'spectral-norm epsilon (default 1e-6)', num)
     .option('--batch <b>', 'images per forward pass: per D step and per G step, or per micro-batch with accumulation (default 50; demo 16)', positiveInt)
     .option('--d-accumulations <k>', 'micro-batches of --batch whose gradients each D step sums before its Adam step (effective batch --batch x k; default 1)', positiveInt)

@@ -3,7 +3,7 @@ import { Tensor } from '../graph.js';
 import { registerVjp } from '../vjp-registry.js';
 import { reduceSum } from './reduce.js';
 import { concat, depthToSpace, flip, gather, pad, reshape, slice, sliceBox, spaceToDepth, split, transpose } from './shape.js';
-import { avgPool2d, upsampleNearest } from './pooling.js';
+import { avgPool2d, unpoolZeros, upsampleNearest } from './pooling.js';
 import { add, mul } from './elementwise.js';
 import { matmul } from './matmul.js';
 
@@ -250,6 +250,58 @@ export function convAvgPool2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
     }
   }
   return bias ? add(out!, reshape(bias, [1, bias.shape[0], 1, 1])) : out!;
+}
+
+/** Taps `rows` x `cols` of a kernel [O, C, kh, kw], as a smaller kernel (rows and columns in the order given). */
+function pickTaps(w: Tensor, rows: number[], cols: number[]): Tensor {
+  const r = concat(rows.map((i) => slice(w, 2, i, i + 1)), 2);
+  return concat(cols.map((j) => slice(r, 3, j, j + 1)), 3);
+}
+
+/**
+ * conv2d(unpoolZeros(x), w, bias, pad 1) for a 3x3 kernel, at low resolution: of the nine taps
+ * only those landing on non-zero pixels count, which per output phase (row parity a, column
+ * parity b) are tap 1 alone for parity 0 (row i) and taps 0 and 2 for parity 1 (rows i and i+1).
+ * The four phase convs (1x1, 1x2, 2x1, 2x2) do 9 instead of 36 multiply-adds per input pixel;
+ * DepthToSpace interleaves them. Exact: the skipped products are products with zero.
+ */
+export function unpoolConv2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
+  const [, , kh, kw] = w.shape;
+  if (kh !== 3 || kw !== 3) throw new Error(`unpoolConv2d: kernel ${kh}x${kw} not supported (3x3)`);
+  if (plainResampling) return conv2d(unpoolZeros(x), w, bias, { pad: 1 });
+  const taps = [[1], [0, 2]];
+  const phases: Tensor[] = [];
+  for (const a of [0, 1]) {
+    for (const b of [0, 1]) phases.push(conv2d(x, pickTaps(w, taps[a], taps[b]), bias, { pad: [0, 0, a, b] }));
+  }
+  return depthToSpace(concat(phases, 1), 2);
+}
+
+/**
+ * Transposed convolution (torch ConvTranspose2d, TF conv2d_transpose with "SAME" padding),
+ * weight [C_in, C_out, k, k], in the two forms the GAN-landscape SNDCGAN generator uses, written
+ * as stride-1 convolutions (ConvTranspose has no gradient rule here):
+ *  - stride 1, odd k, pad (k-1)/2: the conv with the flipped, transposed kernel;
+ *  - k 4, stride 2, pad 1 (doubles the size): output row 2i reads input rows i-1 and i through
+ *    taps 3 and 1, row 2i+1 rows i and i+1 through taps 2 and 0 (columns alike), so each of the
+ *    four output phases is a 2x2 conv of x, interleaved by DepthToSpace: no products with the
+ *    zeros a stride-2 transposed conv inserts.
+ */
+export function transposedConv2d(x: Tensor, w: Tensor, bias: Tensor | undefined, stride: 1 | 2): Tensor {
+  const [, , kh, kw] = w.shape;
+  if (x.shape[1] !== w.shape[0]) throw new Error(`transposedConv2d: input ${x} has ${x.shape[1]} channels, weight ${w} expects ${w.shape[0]}`);
+  const wT = transpose(w, [1, 0, 2, 3]); // [C_out, C_in, k, k]
+  if (stride === 1) {
+    if (kh !== kw || kh % 2 !== 1) throw new Error(`transposedConv2d: stride 1 needs an odd square kernel, got ${kh}x${kw}`);
+    return conv2d(x, flip(wT, [2, 3]), bias, { pad: (kh - 1) / 2 });
+  }
+  if (kh !== 4 || kw !== 4) throw new Error(`transposedConv2d: stride 2 needs a 4x4 kernel, got ${kh}x${kw}`);
+  const taps = [[3, 1], [2, 0]];
+  const phases: Tensor[] = [];
+  for (const a of [0, 1]) {
+    for (const b of [0, 1]) phases.push(conv2d(x, pickTaps(wT, taps[a], taps[b]), bias, { pad: [1 - a, 1 - b, a, b] }));
+  }
+  return depthToSpace(concat(phases, 1), 2);
 }
 
 registerVjp('ConvTranspose', () => {

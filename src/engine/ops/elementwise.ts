@@ -56,6 +56,11 @@ export const floor = (x: Tensor): Tensor => unary('Floor', x);
 export const sign = (x: Tensor): Tensor => unary('Sign', x);
 export const square = (x: Tensor): Tensor => mul(x, x);
 export const not = (x: Tensor): Tensor => unary('Not', x);
+/** max(x, alpha·x) for 0 <= alpha < 1 (ONNX LeakyRelu; the GAN-landscape SNDCGAN D uses alpha 0.1). */
+export function leakyRelu(x: Tensor, alpha: number): Tensor {
+  if (!(alpha >= 0 && alpha < 1)) throw new Error(`leakyRelu: alpha ${alpha} outside [0, 1)`);
+  return unary('LeakyRelu', x, { alpha: { float: alpha } });
+}
 
 export function cast(x: Tensor, to: DType): Tensor {
   if (x.dtype === to) return x;
@@ -97,6 +102,12 @@ registerVjp('Neg', (_n, [dy]) => [dy && neg(dy)]);
 // torch's threshold_backward: gradient passes where the output is positive, as
 // dy · sign(y): y = relu(x) >= 0, so sign(y) is the 0/1 mask (measured ~4x faster in onnxruntime than Where(y > 0, dy, 0))
 registerVjp('Relu', (n, [dy]) => [dy && mul(dy, sign(n.outputs[0]))]);
+// dy · (alpha + (1 − alpha)·[y > 0]), the mask as relu(sign(y)) for the reason Relu's rule gives;
+// y = 0 takes alpha, as torch's leaky_relu_backward does
+registerVjp('LeakyRelu', (n, [dy]) => {
+  const alpha = (n.attrs.alpha as { float: number }).float;
+  return [dy && mul(dy, add(mul(relu(sign(n.outputs[0])), 1 - alpha), alpha))];
+});
 registerVjp('Tanh', (n, [dy]) => [dy && mul(dy, sub(1, square(n.outputs[0])))]);
 registerVjp('Sigmoid', (n, [dy]) => {
   const y = n.outputs[0];

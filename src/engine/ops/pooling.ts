@@ -3,7 +3,7 @@ import { Tensor } from '../graph.js';
 import { registerVjp } from '../vjp-registry.js';
 import { div } from './elementwise.js';
 import { reduceSum } from './reduce.js';
-import { reshape, scatterElementsAdd, zeros } from './shape.js';
+import { concat, depthToSpace, reshape, scatterElementsAdd, zeros } from './shape.js';
 
 function pooledSize(h: number, k: number, s: number, p: number): number {
   return Math.floor((h + 2 * p - k) / s) + 1;
@@ -46,6 +46,17 @@ export function upsampleNearest(x: Tensor, factor = 2): Tensor {
   return g.addNode('Resize', [x, roi, scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, [
     { shape: [n, c, h * factor, w * factor], dtype: x.dtype },
   ])[0];
+}
+
+/**
+ * Zero-insertion 2x upsampling, the "unpool" of the GAN-landscape ResNets (compare_gan, after
+ * tensorflow issue 2169): out[2i, 2j] = x[i, j] and the other three pixels of every 2x2 cell are
+ * 0 (not nearest-neighbour). x is DepthToSpace's first channel block, zeros the other three.
+ */
+export function unpoolZeros(x: Tensor): Tensor {
+  const [n, c, h, w] = x.shape;
+  if (x.rank !== 4) throw new Error(`unpoolZeros: ${x} is not NCHW`);
+  return depthToSpace(concat([x, zeros(x.graph, [n, 3 * c, h, w])], 1), 2);
 }
 
 // ---- gradients ----

@@ -19,6 +19,19 @@
  */
 import type { CollapseConfig } from './config.js';
 import type { SingularValueTable } from './singular-values.js';
+import type { Module } from '../../nn/module.js';
+import { ClassTable } from '../../nn/batchnorm.js';
+
+/**
+ * G's σ0 values the sigma-explosion signal watches: every weight matrix but the class tables
+ * of class-conditional BN, which are per-class BN gains and biases, not layers (like the
+ * rank-1 BN gains, not watched). The GAN-landscape generators start them at 0, so any
+ * growth would read as an explosion.
+ */
+export function watchedLayers(G: Module, sigmas: SingularValueTable): SingularValueTable {
+  const tables = new Set(G.namedModules().flatMap(([path, m]) => (m instanceof ClassTable ? [`${path}.weight`] : [])));
+  return Object.fromEntries(Object.entries(sigmas).filter(([path]) => !tables.has(path)));
+}
 
 export type SignalKind = 'sigma-explosion' | 'd-loss-jump' | 'degenerate-samples';
 

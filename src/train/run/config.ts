@@ -5,8 +5,9 @@
  * settings the run started with; flags given again on resume override them, within
  * the rules of `compareForResume`.
  *
- * Defaults that depend on the architecture or resolution (width, latent size) are
- * filled in by `resolveConfig`. Without --data, the embedded demo preset applies:
+ * Defaults that depend on the architecture or resolution (width, latent size, G's BN
+ * epsilon, the resolution itself) come from the architecture's registry entry
+ * (models/architectures.ts) in `resolveConfig`. Without --data, the embedded demo preset applies:
  * a small, fast network on the synthetic dataset, with learning rates and an EMA
  * horizon that suit a few hundred iterations.
  */
@@ -14,11 +15,13 @@ import { UserError, inFile } from '../../errors.js';
 import type { OrthoVariant } from '../orthogonal-regularization.js';
 import { ORTHO_VARIANTS } from '../orthogonal-regularization.js';
 import { PAPER_HYPER, type GanHyper } from '../train-step.js';
-import { BIGGAN_RESOLUTIONS } from '../../models/biggan-config.js';
-import { DEEP_G_LAYERS } from '../../models/biggan-deep-config.js';
+import { architecture } from '../../models/architectures.js';
+import type { ArchitectureSpecificOption } from '../../models/architecture-entry.js';
+import { D_NORMS, type DNorm } from '../../models/landscape/d-layers.js';
 import { LATENT_DISTRIBUTIONS, type LatentDistribution } from './latents.js';
 
-export type Arch = 'biggan' | 'biggan-deep';
+/** An architecture of the registry (models/architectures.ts): biggan, biggan-deep, sndcgan, resnet19, resnet-cifar. */
+export type Arch = string;
 export type CollapseAction = 'stop' | 'rollback';
 
 /** Top-singular-value clamp of G's weights after every G step (paper §4.1); null: off. */
@@ -54,6 +57,10 @@ export interface TrainConfig {
   /** Random horizontal flips of the real images. */
   flip: boolean;
   arch: Arch;
+  /** D's normalisation (spectral for the BigGAN family; the GAN-landscape architectures have more). */
+  dNorm: DNorm;
+  /** Unconditional G and D (the GAN-landscape study's setting; the BigGAN family: one class). */
+  unconditional: boolean;
   gCh: number;
   dCh: number;
   dimZ: number;
@@ -130,26 +137,26 @@ export const PAPER_COLLAPSE: Readonly<CollapseConfig> = {
   diversityFraction: 0.25,
 };
 
-/** The paper's latent size per resolution (BigGAN: 120 at 128, 140 at 256, 128 at 512; CIFAR scripts: 128). */
-const PAPER_DIM_Z: Record<number, number> = { 32: 128, 64: 120, 128: 120, 256: 140, 512: 128 };
-
 /** What the paper (and BigGAN-PyTorch's launch scripts, where the paper is silent) prescribes. */
 function paperDefaults(resolution: number, arch: Arch): TrainConfig {
   const h = PAPER_HYPER;
+  const a = architecture(arch, '--arch').defaults(resolution);
   return {
     data: null,
     synthetic: { numClasses: 8, count: 800, seed: 0 },
     resolution,
     flip: false,
     arch,
-    gCh: arch === 'biggan-deep' ? 128 : resolution <= 32 ? 64 : 96,
-    dCh: arch === 'biggan-deep' ? 128 : resolution <= 32 ? 64 : 96,
-    dimZ: arch === 'biggan-deep' ? 128 : (PAPER_DIM_Z[resolution] ?? 128),
+    dNorm: 'spectral',
+    unconditional: false,
+    gCh: a.gCh,
+    dCh: a.dCh,
+    dimZ: a.dimZ,
     sharedDim: 128,
     hier: true,
     gAttn: [64],
     dAttn: [64],
-    bnEps: 1e-5,
+    bnEps: a.bnEps,
     snEps: 1e-6,
     batch: 50,
     dAccumulations: 1,
@@ -216,6 +223,9 @@ export const DEMO_OVERRIDES: Readonly<TrainFlags> = {
   collapse: { warmup: 100, sigmaWindow: 4, dLossWindow: 10 },
 };
 
+/** The flags of the architecture-specific options. */
+const OPTION_FLAGS: Record<ArchitectureSpecificOption, string> = { sharedDim: '--shared-dim', hier: '--no-hier', gAttn: '--g-attn', dAttn: '--d-attn' };
+
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -225,9 +235,14 @@ export function resolveConfig(flags: TrainFlags): TrainConfig {
   const given = defined(flags);
   const demo = (given.data ?? null) === null;
   const arch = given.arch ?? 'biggan';
-  const resolution = given.resolution ?? (demo ? DEMO_OVERRIDES.resolution! : 128);
+  const entry = architecture(arch, '--arch');
+  const unused = entry.unusedOptions.find((k) => given[k] !== undefined);
+  if (unused) throw new UserError(`${OPTION_FLAGS[unused]} does not apply to --arch ${arch}`);
+  // the demo's 32x32 where the architecture has it
+  const demoResolution = entry.resolutions.includes(DEMO_OVERRIDES.resolution!) ? DEMO_OVERRIDES.resolution! : entry.defaultResolution;
+  const resolution = given.resolution ?? (demo ? demoResolution : entry.defaultResolution);
   const base = paperDefaults(resolution, arch);
-  const preset: TrainFlags = demo ? { ...DEMO_OVERRIDES } : {};
+  const preset: TrainFlags = demo ? { ...DEMO_OVERRIDES, resolution } : {};
   const cfg: TrainConfig = { ...base, ...defined(preset), ...given, collapse: { ...base.collapse, ...(preset.collapse ?? {}), ...(given.collapse ?? {}) } };
   if (given.batch !== undefined && given.standingBatch === undefined) cfg.standingBatch = given.batch;
   else if (given.standingBatch === undefined && preset.standingBatch === undefined) cfg.standingBatch = cfg.batch;
@@ -244,16 +259,19 @@ export function validateConfig(c: TrainConfig): void {
   const posNum = (v: number, flag: string) => (Number.isFinite(v) && v > 0) || bad(`${flag} must be a positive number, got ${v}`);
   const betas = (b: [number, number], flag: string) =>
     (b.length === 2 && b.every((x) => Number.isFinite(x) && x >= 0 && x < 1)) || bad(`${flag} must be two numbers in [0, 1), got ${b.join(',')}`);
-  if (c.arch !== 'biggan' && c.arch !== 'biggan-deep') bad(`--arch must be biggan or biggan-deep, got ${c.arch}`);
-  const resolutions = c.arch === 'biggan' ? [...BIGGAN_RESOLUTIONS] : Object.keys(DEEP_G_LAYERS).map(Number);
-  if (!resolutions.includes(c.resolution)) bad(`--resolution ${c.resolution} is not available for ${c.arch} (have ${resolutions.join(', ')})`);
+  const entry = architecture(c.arch, '--arch');
+  if (!entry.resolutions.includes(c.resolution)) bad(`--resolution ${c.resolution} is not available for ${c.arch} (have ${entry.resolutions.join(', ')})`);
+  if (!D_NORMS.includes(c.dNorm)) bad(`--d-norm must be one of ${D_NORMS.join(', ')}, got ${c.dNorm}`);
+  if (!entry.dNorms.includes(c.dNorm)) bad(`--d-norm ${c.dNorm} is not available for ${c.arch} (have ${entry.dNorms.join(', ')})`);
+  if (typeof c.unconditional !== 'boolean') bad('--unconditional setting is malformed');
   posInt(c.gCh, '--ch');
   posInt(c.dCh, '--d-ch');
-  if (c.arch === 'biggan-deep' && c.dCh % 4 !== 0) bad(`--d-ch must be a multiple of 4 for biggan-deep, got ${c.dCh}`);
   posInt(c.dimZ, '--dim-z');
   posInt(c.sharedDim, '--shared-dim');
   posNum(c.bnEps, '--bn-eps');
   posNum(c.snEps, '--sn-eps');
+  const problem = entry.problem(c);
+  if (problem) bad(problem);
   posInt(c.batch, '--batch');
   posInt(c.dAccumulations, '--d-accumulations');
   posInt(c.gAccumulations, '--g-accumulations');
@@ -334,7 +352,7 @@ export function hyperOf(c: TrainConfig): GanHyper {
 
 /** Fields that define the model, its data or the random streams (accumulations: the effective batch and the data consumed): a resumed run must keep them. */
 const FIXED: (keyof TrainConfig)[] = [
-  'data', 'synthetic', 'resolution', 'flip', 'arch', 'gCh', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch', 'seed', 'dSteps',
+  'data', 'synthetic', 'resolution', 'flip', 'arch', 'dNorm', 'unconditional', 'gCh', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch', 'seed', 'dSteps',
   'dAccumulations', 'gAccumulations',
 ];
 /** Fields that change the optimisation: allowed on resume, but the continuation is then no exact replay. */
@@ -391,8 +409,8 @@ function typeMismatch(model: unknown, value: unknown, path: string): string | nu
 
 export function parseStoredConfig(json: unknown, source: string): TrainConfig {
   if (!json || typeof json !== 'object') throw new UserError(`${source}: no training configuration in the checkpoint`);
-  // runs saved before the σ0 regulariser / gradient accumulation existed had them off
-  const c = { sigmaReg: null, sigmaRegStrength: 0, dAccumulations: 1, gAccumulations: 1, ...(json as object) } as TrainConfig;
+  // runs saved before the σ0 regulariser / gradient accumulation / the architecture registry existed had them off
+  const c = { sigmaReg: null, sigmaRegStrength: 0, dAccumulations: 1, gAccumulations: 1, dNorm: 'spectral', unconditional: false, ...(json as object) } as TrainConfig;
   const defaults = paperDefaults(32, 'biggan');
   const missing = (Object.keys(defaults) as (keyof TrainConfig)[]).filter((k) => !(k in c));
   if (missing.length) throw new UserError(`${source}: the stored training configuration lacks ${missing.join(', ')}`);

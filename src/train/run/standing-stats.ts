@@ -14,9 +14,8 @@ import { Graph, Param, Tensor } from '../../engine/graph.js';
 import { exportOnnx } from '../../engine/onnx-export.js';
 import { CompiledGraph, Feed, RuntimeOptions } from '../../engine/runtime.js';
 import { ForwardContext, Module, trainContext } from '../../nn/module.js';
-import { BatchNorm2d, ConditionalBatchNorm2d } from '../../nn/batchnorm.js';
+import { BatchNorm2d, ClassTableBatchNorm2d, ConditionalBatchNorm2d } from '../../nn/batchnorm.js';
 import { TruncationBatchNorm2d } from '../../nn/truncation-batchnorm.js';
-import { ClassTableBatchNorm2d } from '../../models/biggan-generator.js';
 import type { GeneratorModel } from '../../models/interfaces.js';
 
 export interface BnStatEntry {

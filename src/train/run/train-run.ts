@@ -33,6 +33,8 @@ import { BatchLoader } from '../../data/batch-loader.js';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { GanTrainer, type IterationResult } from '../train-step.js';
 import { orthoTargets } from '../orthogonal-regularization.js';
+import { sigmaRegWeights } from '../sigma-regularization.js';
+import { architecture } from '../../models/architectures.js';
 import { emaDecayAt } from '../ema.js';
 import { hyperOf, mergeForResume, parseStoredConfig, resolveConfig, type TrainConfig, type TrainFlags } from './config.js';
 import { buildForFile } from '../../models/load-state.js';
@@ -40,7 +42,7 @@ import { buildRunModels, type RunModels } from './build-models.js';
 import { drawClasses, drawLatents, iterationNoise, streamRng, type NoiseSpec } from './latents.js';
 import { RunDir } from './run-dir.js';
 import { RunLog } from './run-log.js';
-import { CollapseWatch, type CollapseSignal } from './collapse-watch.js';
+import { CollapseWatch, watchedLayers, type CollapseSignal } from './collapse-watch.js';
 import { SpectralMonitor } from './singular-values.js';
 import { SampleSheet } from './sample-sheet.js';
 import { StandingStatistics, bnStatEntries } from './standing-stats.js';
@@ -227,9 +229,12 @@ export class TrainRun {
     if (opts.flags.data) opts = { ...opts, flags: { ...opts.flags, data: absoluteDataSpec(opts.flags.data) } };
     if (!resuming && opts.flags.data && opts.flags.resolution === undefined) {
       const native = nativeResolution(opts.flags.data);
-      if (native) {
+      const arch = architecture(opts.flags.arch ?? 'biggan', '--arch');
+      if (native && arch.resolutions.includes(native)) {
         note(`--resolution ${native} (the data's own)`);
         opts = { ...opts, flags: { ...opts.flags, resolution: native } };
+      } else if (native) {
+        note(`--resolution ${arch.defaultResolution} (${arch.name} has no ${native}x${native}; the data's images are resized)`);
       }
     }
 
@@ -274,6 +279,9 @@ export class TrainRun {
     // training). BIGGAN_MEM_ARENA=1 brings the arena back.
     const trainRuntime: RuntimeOptions = { memArena: process.env.BIGGAN_MEM_ARENA === '1', ...opts.runtime };
     const trainer = new GanTrainer({ G: models.G, D: models.D, G_ema: models.G_ema, hyper: hyperOf(config), batch: config.batch, graphs: config.graphs, runtime: trainRuntime });
+    if (config.sigmaReg && sigmaRegWeights(models.G).length === 0) {
+      throw new UserError(`--sigma-reg / --sigma-reg-ratio regularise spectrally normalised G weights, and the ${config.arch} generator has none`);
+    }
     const clamper = config.sigmaClamp ? new SigmaClamper(config.sigmaClamp, orthoTargets(models.G)) : null;
     const log = new RunLog(dir.log);
     let watch: CollapseWatch;
@@ -368,7 +376,8 @@ export class TrainRun {
         for (let k = 0; k < realBatches; k++) {
           const b = this.loader.next();
           xReal.set(b.images, k * B * img);
-          yReal.set(b.labels, k * B);
+          // unconditional: every image is of the one class 0 (yReal stays zero)
+          if (!c.unconditional) yReal.set(b.labels, k * B);
         }
         const noise = iterationNoise(this.noiseSpec(), this.step + 1);
         if (this.opts.faultNanAtStep === this.step + 1) poison(this.models.D);
@@ -449,7 +458,7 @@ export class TrainRun {
     // the ratio form of the σ0 regulariser targets r · σ1 as last measured
     const gByPath = new Map(this.models.G.namedParams());
     this.trainer.setSigma1(new Map(Object.entries(G).flatMap(([path, sv]) => (gByPath.has(path) && sv.length > 1 ? [[gByPath.get(path)!, sv[1]] as const] : []))));
-    return this.watch.onSingularValues(this.step, G);
+    return this.watch.onSingularValues(this.step, watchedLayers(this.models.G, G));
   }
 
   /** Standing statistics of G_ema at the current step (computed once per step). */
@@ -514,7 +523,7 @@ export class TrainRun {
   private async writeSheet(file: string, final = false): Promise<CollapseSignal | null> {
     this.sheet ??= new SampleSheet(
       this.models.G_ema,
-      { seed: this.config.seed, latent: this.config.latent, zStd: this.config.zStd, classNames: this.dataset.classNames },
+      { seed: this.config.seed, latent: this.config.latent, zStd: this.config.zStd, classNames: this.config.unconditional ? ['unconditional'] : this.dataset.classNames },
       this.opts.runtime,
     );
     const res = await this.withStanding(async () => {
@@ -552,7 +561,8 @@ export class TrainRun {
       gOptim: this.trainer.gOptim,
       dOptim: this.trainer.dOptim,
       standing,
-      classNames: this.dataset.classNames,
+      // an unconditional model's one class has no name
+      classNames: this.config.unconditional ? [] : this.dataset.classNames,
       extra: [
         ...(this.clamper?.state((p) => `sigma_clamp.${clampName(p)}`) ?? []),
         ...this.monitor.state().map(([k, t]): [string, NdArray] => [`sv_monitor.${k}`, t]),
