@@ -257,7 +257,7 @@ test('BigGAN-PyTorch site: seed, class and truncation (resampling threshold) as 
   await page.close();
 });
 
-test('our own checkpoint: its class names in the URL and in the class search', async () => {
+test('our own checkpoints: class names in the URL and in the class search; an unconditional study architecture', async () => {
   const run = path.join(tmp, 'own-run');
   const t = biggan(['train', '--out', run, '--steps', '2', '--standing-passes', '0', '--sv-every', '0', '--sample-every', '0']);
   assert.equal(t.status, 0, t.stderr);
@@ -279,6 +279,24 @@ test('our own checkpoint: its class names in the URL and in the class search', a
   } finally {
     await page.close();
     await server.close();
+  }
+
+  // an unconditional architecture of the study: no class input, no class controls
+  const snRun = path.join(tmp, 'sndcgan-run');
+  const sn = biggan(['train', '--arch', 'sndcgan', '--resolution', '32', '--unconditional', '--out', snRun, '--steps', '2', '--standing-passes', '0', '--sv-every', '0', '--sample-every', '0']);
+  assert.equal(sn.status, 0, sn.stderr);
+  const snSite = path.join(tmp, 'sndcgan-site');
+  assert.equal(biggan(['export-web', '--weights', path.join(snRun, 'checkpoint.safetensors'), '--out', snSite]).status, 0);
+  const snServer = await startStaticServer({ roots: [snSite] });
+  const { page: snPage, errors: snErrors } = await watchedPage(browser.context);
+  try {
+    await open(snPage, `${snServer.url}#seed=3`);
+    assert.equal(await snPage.locator('#class-search').isVisible(), false);
+    assertSameImage(await downloadPng(snPage), cliImage(['--weights', path.join(snRun, 'checkpoint.safetensors'), '--seed', '3']), 'unconditional SNDCGAN');
+    assert.deepEqual(snErrors, []);
+  } finally {
+    await snPage.close();
+    await snServer.close();
   }
 });
 

@@ -40,7 +40,7 @@ export function parseSiteModel(json: unknown): SiteModel {
   const m: SiteModel = {
     format: SITE_MODEL_FORMAT,
     version: SITE_MODEL_VERSION,
-    kind: field(o, 'kind', (v) => v === 'biggan' || v === 'biggan-deep', '"biggan" or "biggan-deep"'),
+    kind: field(o, 'kind', (v) => typeof v === 'string' && /^[a-z][a-z0-9-]*$/.test(v), 'an architecture name'),
     resolution: field(o, 'resolution', posInt, 'a positive integer'),
     zDim: field(o, 'zDim', posInt, 'a positive integer'),
     numClasses: field(o, 'numClasses', posInt, 'a positive integer'),

@@ -36,13 +36,14 @@ export interface ExportedSite {
 const TITLES: Record<string, string> = {
   'pytorch-pretrained-BigGAN': 'BigGAN-deep',
   'BigGAN-PyTorch': 'BigGAN',
-  'biggan-ts': 'biggan-ts checkpoint',
 };
 
 /** The site's ONNX model bytes and what model.json says about them. */
 export async function siteModel(opts: Omit<SiteExportOptions, 'out'>): Promise<{ bytes: Uint8Array; model: SiteModel }> {
   const loaded = loadGenerator(opts.weights, opts.config);
-  const info = generatorInfo(loaded.model, loaded.classNames);
+  // an unconditional model stores no class names
+  const names = loaded.classNames?.length === loaded.model.numClasses ? loaded.classNames : undefined;
+  const info = generatorInfo(loaded.model, names);
   const exported = await generatorGraph(loaded.model, { batch: 1, statRowInputs: true });
   let bytes = await foldConstants(exported.bytes);
   if (opts.fp16) bytes = halfPrecisionWeights(bytes).bytes;
@@ -57,7 +58,9 @@ export async function siteModel(opts: Omit<SiteExportOptions, 'out'>): Promise<{
     sha256,
     fp16: !!opts.fp16,
     source: path.basename(opts.weights),
-    title: `${TITLES[loaded.layout] ?? loaded.layout} ${info.resolution}×${info.resolution}`,
+    title: loaded.layout === 'biggan-ts'
+      ? `${info.kind} ${info.resolution}×${info.resolution}${info.numClasses === 1 ? ', unconditional' : ''} (biggan-ts checkpoint)`
+      : `${TITLES[loaded.layout] ?? loaded.layout} ${info.resolution}×${info.resolution}`,
   };
   return { bytes, model };
 }

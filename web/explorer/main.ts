@@ -84,6 +84,8 @@ class Explorer {
   constructor(private readonly model: SiteModel, private readonly gen: WebGenerator, private readonly runtime: Runtime) {
     this.canvas.width = model.resolution;
     this.canvas.height = model.resolution;
+    // an unconditional generator has one (ignored) class: nothing to choose
+    if (model.numClasses === 1) $('#classes').closest<HTMLElement>('.group')!.hidden = true;
     this.picker = new ClassPicker($('#classes'), model, (classes) => this.request({ ...this.current.state, classes }, 'classes changed'));
     this.interp = new Interpolation($<HTMLCanvasElement>('#interp-canvas'), (t) => setStatus(t));
     this.wire();

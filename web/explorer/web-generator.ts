@@ -34,6 +34,8 @@ export class WebGenerator {
       feeds.bn_rows = new this.ort.Tensor('int64', BigInt64Array.from(sel.rows, (r) => BigInt(r)), [2]);
       feeds.bn_row_weights = new this.ort.Tensor('float32', Float32Array.from(sel.weights), [2]);
     }
+    // unconditional generators have no class input: feed only what the graph takes
+    for (const name of Object.keys(feeds)) if (!this.session.inputNames.includes(name)) delete feeds[name];
     const t0 = performance.now();
     const out = await this.session.run(feeds);
     const image = out.image;
