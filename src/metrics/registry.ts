@@ -7,10 +7,12 @@
  * settings.
  */
 import { UserError } from '../errors.js';
+import { densityCoverageMetric } from './density-coverage.js';
 import { fidMetric } from './fid.js';
 import { inceptionScoreMetric } from './inception-score.js';
 import { kidMetric } from './kid.js';
 import type { MetricInputs, MetricOption, MetricResult, MetricSpec } from './metric-spec.js';
+import { precisionRecallMetric } from './precision-recall.js';
 
 export type { MetricInputs, MetricResult, MetricSpec };
 
@@ -18,6 +20,8 @@ const METRICS = [
   inceptionScoreMetric,
   fidMetric,
   kidMetric,
+  precisionRecallMetric,
+  densityCoverageMetric,
 ] as const;
 
 /** 'is' | 'fid' | 'kid' | ...: the names --metrics accepts. */
