@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { densityCoverageMetric } from './density-coverage.js';
 import { fidMetric } from './fid.js';
 import { inceptionScoreMetric } from './inception-score.js';
+import { intraClassFidMetric } from './intra-class-fid.js';
 import { kidMetric } from './kid.js';
 import type { MetricInputs, MetricOption, MetricResult, MetricSpec } from './metric-spec.js';
 import { precisionRecallMetric } from './precision-recall.js';
@@ -22,6 +23,7 @@ const METRICS = [
   kidMetric,
   precisionRecallMetric,
   densityCoverageMetric,
+  intraClassFidMetric,
 ] as const;
 
 /** 'is' | 'fid' | 'kid' | ...: the names --metrics accepts. */
