@@ -185,15 +185,15 @@ test('frechetDistance rejects mismatched statistics', () => {
   assertUserError(() => frechetDistance(new Float64Array(3), small.sigma, small.mu, small.sigma), /mu has 3 entries but sigma is 2x2/);
 });
 
-test('metric registry lists fid, is, kid and computes FID from features or stats', () => {
-  assert.deepEqual(listMetrics().map((m) => m.name), ['fid', 'is', 'kid']);
+test('metric registry lists is, fid, kid (then pr, dc, ifid) and computes FID from features or stats', () => {
+  assert.deepEqual(listMetrics().map((m) => m.name), ['is', 'fid', 'kid', 'pr', 'dc', 'ifid']);
   for (const m of listMetrics()) assert.ok(m.description.length > 10);
   const fa = features('fid_a'), fb = features('fid_b');
   const r1 = computeMetrics(['fid'], { fakeFeatures: fa, realFeatures: fb });
   close(r1.fid!, results.fid.main.pytorch_fid, 1e-7, 'registry fid');
   const r2 = computeMetrics(['fid'], { fakeFeatures: fa, realStats: gaussianStatsFromFeatures(fb) });
   close(r2.fid!, r1.fid!, 1e-12, 'stats vs features');
-  assertUserError(() => getMetric('fid50k'), /unknown metric 'fid50k' \(available: fid, is, kid\)/);
+  assertUserError(() => getMetric('fid50k'), /unknown metric 'fid50k' \(available: is, fid, kid, pr, dc, ifid\)/);
   assertUserError(() => computeMetrics(['fid'], { fakeFeatures: fa }), /needs real features or real statistics/);
   assertUserError(() => computeMetrics(['kid'], { fakeFeatures: fa, realStats: gaussianStatsFromFeatures(fb) }), /real features/);
   assertUserError(() => computeMetrics(['is'], {}), /needs fake logits/);

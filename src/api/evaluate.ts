@@ -10,10 +10,10 @@
  */
 import { UserError } from '../errors.js';
 import { type ClassSampling, parseClassSampling } from '../eval/class-balance.js';
-import { type EvalContext, type ScoreResult, evaluateGenerator, loadReference, scoreBatches } from '../eval/evaluate.js';
-import { imageBatches, openImageInput } from '../eval/image-input.js';
+import { type EvalContext, type ScoreResult, checkImageInput, evaluateGenerator, evaluateImages, generatedSetContext, loadReference } from '../eval/evaluate.js';
+import { openImageInput } from '../eval/image-input.js';
 import { chooseInception, loadExtractor } from '../eval/inception-source.js';
-import { type EvalMetric, FID_EPS_POLICIES, checkSampleCount, makeMetricPlan } from '../eval/metric-plan.js';
+import { type EvalMetric, checkSampleCount, makeMetricPlan } from '../eval/metric-plan.js';
 import type { EpsOffsetPolicy } from '../metrics/fid.js';
 import { type InceptionPipeline, parseInceptionPipeline } from '../metrics/inception/preprocess.js';
 import { loadGenerator as loadGeneratorModel } from '../models/checkpoint.js';
@@ -29,11 +29,11 @@ export interface EvaluateOptions {
   images?: string;
   /** Reference FID statistics (.npz with mu, sigma). */
   stats?: string;
-  /** Reference images (KID; FID when no stats are given). */
+  /** Reference images (KID, precision/recall, density/coverage, iFID with class labels; FID when no stats are given). */
   real?: string;
   /** Inception weights file (default $BIGGAN_INCEPTION), or 'procedural' (a testing aid). */
   inception?: string;
-  /** Default: is, plus fid when there is a reference. */
+  /** Any of 'is', 'fid', 'kid', 'pr', 'dc', 'ifid'. Default: is, plus fid when there is a reference. */
   metrics?: EvalMetric[];
   /** Generated images (default 50000), or the first n of `images` (default all). */
   n?: number;
@@ -47,12 +47,14 @@ export interface EvaluateOptions {
   kidSubsets?: number;
   kidSubsetSize?: number;
   fidEpsOffset?: EpsOffsetPolicy;
+  /** Any metric's settings by the camelCase of its `biggan eval` flag, e.g. { prK: 5, dcK: 3 } (the four above may go here too; they win). */
+  metricSettings?: Record<string, number | string>;
   skipBad?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
 export interface EvaluationResult {
-  /** e.g. { is_mean, is_std, fid, kid_mean, kid_std } */
+  /** e.g. { is_mean, is_std, fid, kid_mean, kid_std, precision, recall, density, coverage, ifid } */
   metrics: Record<string, number>;
   /** Images scored. */
   n: number;
@@ -64,15 +66,17 @@ const DEFAULT_N = 50000;
 
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult> {
   if (!opts || !!opts.weights === !!opts.images) throw new UserError('evaluate: give either weights (generate and score) or images (score existing images)');
-  if (opts.fidEpsOffset !== undefined && !FID_EPS_POLICIES.includes(opts.fidEpsOffset)) throw new UserError(`fidEpsOffset must be one of ${FID_EPS_POLICIES.join(', ')}`);
   const batch = opts.batch ?? 16;
   if (!(Number.isInteger(batch) && batch > 0)) throw new UserError(`batch must be a positive integer, got ${batch}`);
   if (opts.n !== undefined && !(Number.isInteger(opts.n) && opts.n > 0)) throw new UserError(`n must be a positive integer, got ${opts.n}`);
   const pipeline = parseInceptionPipeline(opts.pipeline ?? 'pytorch-fid');
   const classSampling = parseClassSampling(opts.classSampling ?? 'balanced');
+  // settings are checked by the plan (one-line errors naming them); the named fields win over metricSettings
+  const named = { splits: opts.splits, kidSubsets: opts.kidSubsets, kidSubsetSize: opts.kidSubsetSize, fidEpsOffset: opts.fidEpsOffset };
   const plan = makeMetricPlan({
+    ...opts.metricSettings,
+    ...Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)),
     metrics: opts.metrics, hasStats: opts.stats !== undefined, hasRealImages: opts.real !== undefined,
-    splits: opts.splits, kidSubsets: opts.kidSubsets, kidSubsetSize: opts.kidSubsetSize, fidEpsOffset: opts.fidEpsOffset,
   });
   const choice = chooseInception(opts.inception);
   const generator = opts.weights ? loadGeneratorModel(opts.weights, opts.config) : undefined;
@@ -80,15 +84,16 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
   const input = opts.images ? openImageInput(opts.images, { limit: opts.n }) : undefined;
   try {
     const n = generator ? opts.n ?? DEFAULT_N : input!.count;
-    checkSampleCount(plan, n, generator ? 'n' : opts.images!);
+    if (generator) checkSampleCount(plan, n, 'n', generatedSetContext(plan, generator.model, { classSampling }));
+    else checkImageInput(plan, input!, opts.images!);
     const extractor = loadExtractor(choice, { pipeline, batchSize: batch, threads: opts.threads });
     try {
-      const reference = await loadReference(extractor, plan, { statsFile: opts.stats, real: opts.real, batch, skipBad: opts.skipBad });
+      const reference = await loadReference(extractor, plan, { statsFile: opts.stats, real: opts.real, classes: generator?.model.numClasses, batch, skipBad: opts.skipBad });
       const ctx: EvalContext = { extractor, plan, reference };
       const progress = (done: number): void => opts.onProgress?.(done, n);
       const result: ScoreResult = generator
         ? await evaluateGenerator(generator.model, ctx, { n, seed: opts.seed ?? 0, truncation: opts.truncation, classSampling, batch }, { threads: opts.threads, onProgress: progress })
-        : await scoreBatches(ctx, imageBatches(input!, batch, { skipBad: opts.skipBad }), progress);
+        : await evaluateImages(ctx, input!, { batch, skipBad: opts.skipBad, onProgress: progress });
       return { metrics: { ...result.metrics }, n: result.collected.count, constantFeatures: result.constantFeatures };
     } finally {
       await extractor.release();

@@ -1,8 +1,8 @@
 /**
  * Runs uint8 image batches through Inception and keeps what the metrics need:
  * always the streaming pool3 statistics (FID, shards; float64 sums, so n can
- * be large), and when asked the unbiased logits (IS) and the pool3 rows
- * themselves (KID). The next batch is requested before the network runs on
+ * be large), and when asked the unbiased logits (IS), the pool3 rows
+ * themselves (KID, precision/recall, ...) and each row's class (per-class metrics). The next batch is requested before the network runs on
  * the current one, so its file reads proceed meanwhile; onnxruntime-node runs
  * on the JS thread, so decoding and generating still take turns with it.
  */
@@ -18,6 +18,8 @@ export interface CollectOptions {
   logits?: boolean;
   /** Keep every pool3 row (KID). */
   features?: boolean;
+  /** Keep each image's class id (the batches must carry them). */
+  classes?: boolean;
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number) => void;
 }
@@ -29,6 +31,8 @@ export interface CollectedFeatures {
   logits?: Matrix;
   /** [count, 2048] pool3, when asked. */
   features?: Matrix;
+  /** [count] class ids, when asked. */
+  classIds?: Int32Array;
 }
 
 export async function collectFeatures(
@@ -39,6 +43,7 @@ export async function collectFeatures(
   const stats = new FeatureStats(INCEPTION_POOL3_DIM);
   const logitChunks: Float32Array[] = [];
   const featureChunks: Float32Array[] = [];
+  const classChunks: Int32Array[] = [];
   let count = 0;
   const it = batches[Symbol.asyncIterator]();
   let next = it.next();
@@ -54,12 +59,24 @@ export async function collectFeatures(
     stats.add({ rows: f.count, cols: INCEPTION_POOL3_DIM, data: f.pool3 });
     if (opts.logits) logitChunks.push(f.logitsUnbiased!);
     if (opts.features) featureChunks.push(f.pool3);
+    if (opts.classes) {
+      if (!r.value.classIds) throw new Error('collectFeatures: classes asked of batches without class ids');
+      classChunks.push(r.value.classIds);
+    }
     count += f.count;
     opts.onProgress?.(count);
   }
   const out: CollectedFeatures = { count, stats };
   if (opts.logits) out.logits = concatRows(logitChunks, count, INCEPTION_CLASSES);
   if (opts.features) out.features = concatRows(featureChunks, count, INCEPTION_POOL3_DIM);
+  if (opts.classes) {
+    out.classIds = new Int32Array(count);
+    let o = 0;
+    for (const c of classChunks) {
+      out.classIds.set(c, o);
+      o += c.length;
+    }
+  }
   return out;
 }
 

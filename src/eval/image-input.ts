@@ -8,6 +8,9 @@
  *     accepted when the shape is unambiguous, 1 channel expanded to grey RGB;
  *     `images.npy:labels.npy` is accepted and the labels ignored;
  *   - a prepared training set (.bgd, see data/prepared-dataset.ts).
+ * Class labels, for per-class metrics: a folder's top-level sub-folders (one per class,
+ * sorted by name, as a training folder's), CIFAR-10's labels, a prepared set's labels,
+ * or the labels .npy named after the images .npy.
  * Float images become bytes exactly as generated images do (toByte: round((x+1)*127.5)).
  * Images stream out as uint8 NCHW batches of equal size; a size change starts a new
  * batch, so folders of mixed sizes work (each image is resized to 299 on its own).
@@ -18,6 +21,7 @@ import { UserError } from '../errors.js';
 import { BadImageError, IMAGE_EXTENSIONS, decodeImage, type RgbImage } from '../data/decode.js';
 import { PreparedDataset } from '../data/prepared-dataset.js';
 import { Cifar10Source, looksLikeCifar10 } from '../data/sources/cifar10.js';
+import { readLabels } from '../data/sources/npy.js';
 import { type NdArray, shapeToString } from '../io/ndarray.js';
 import { readNpy } from '../io/npy.js';
 import { toByte } from '../image/image-grid.js';
@@ -36,7 +40,16 @@ export interface ImageInput {
   load(i: number): Promise<RgbImage>;
   /** SHA-256 identifying the content (the file, or all files of a folder). */
   sha256(): string;
+  /** The images' class labels, or why there are none (read on the first call). */
+  labels(): InputLabels | { readonly missing: string };
   close(): void;
+}
+
+export interface InputLabels {
+  /** Class k is classNames[k]. */
+  readonly classNames: readonly string[];
+  /** Class of image i (i < count). */
+  label(i: number): number;
 }
 
 export interface ImageInputOptions {
@@ -58,7 +71,7 @@ export function openImageInput(spec: string, opts: ImageInputOptions = {}): Imag
     if (looksLikeCifar10(file)) return new CifarInput(file, opts);
     return new FolderInput(file, opts);
   }
-  if (npy) return new NpyInput(file, opts);
+  if (npy) return new NpyInput(file, npy[2]?.slice(1), opts);
   if (/\.bgd$/i.test(file)) return new PreparedInput(PreparedDataset.open(path.resolve(file)), path.resolve(file), opts);
   throw new UserError(`${file} is not a folder, .npy or .bgd file (expected a folder of PNG/JPEG images, an .npy array or a prepared .bgd file)`);
 }
@@ -72,6 +85,8 @@ class FolderInput implements ImageInput {
   readonly location: string;
   readonly count: number;
   private readonly files: { file: string; name: string }[];
+  /** Sorted top-level sub-folders holding images (all of them, whatever the limit), or null when some image lies at the top. */
+  private readonly classNames: string[] | null;
 
   constructor(dir: string, opts: ImageInputOptions) {
     this.location = path.resolve(dir);
@@ -80,6 +95,15 @@ class FolderInput implements ImageInput {
     if (all.length === 0) throw new UserError(`${dir} has no PNG, JPEG or WebP images`);
     this.count = applyLimit(all.length, opts.limit);
     this.files = all.slice(0, this.count);
+    // listImages walks in name order, so the first components come sorted
+    this.classNames = all.every((f) => f.name.includes('/')) ? [...new Set(all.map((f) => topFolder(f.name)))] : null;
+  }
+
+  labels(): InputLabels | { missing: string } {
+    const names = this.classNames;
+    if (!names) return { missing: `${this.location} has images outside class sub-folders (put each class in its own sub-folder: ${this.location}/<class>/<image>)` };
+    const index = new Map(names.map((n, k) => [n, k]));
+    return { classNames: names, label: (i) => index.get(topFolder(this.files[i]!.name))! };
   }
 
   itemName(i: number): string {
@@ -102,6 +126,10 @@ class FolderInput implements ImageInput {
   }
 
   close(): void { /* nothing held */ }
+}
+
+function topFolder(name: string): string {
+  return name.slice(0, name.indexOf('/'));
 }
 
 function byCodeUnit(a: string, b: string): number {
@@ -150,6 +178,10 @@ class CifarInput implements ImageInput {
     return this.source.load(i);
   }
 
+  labels(): InputLabels {
+    return { classNames: this.source.classNames, label: (i) => this.source.label(i) };
+  }
+
   sha256(): string {
     const names = fs.readdirSync(this.location).filter((n) => n === 'batches.meta.txt' || /^data_batch_\d+\.bin$/.test(n)).sort(byCodeUnit);
     return sha256FileList(names.map((name) => ({ file: path.join(this.location, name), name })));
@@ -169,9 +201,12 @@ class NpyInput implements ImageInput {
   private readonly h: number;
   private readonly w: number;
   private readonly c: number;
+  private readonly labelsFile: string | undefined;
+  private labelCache: InputLabels | null = null;
 
-  constructor(file: string, opts: ImageInputOptions) {
+  constructor(file: string, labelsFile: string | undefined, opts: ImageInputOptions) {
     this.location = path.resolve(file);
+    this.labelsFile = labelsFile && path.resolve(labelsFile);
     const a = readNpy(file);
     const s = a.shape.length === 3 ? [...a.shape, 1] : [...a.shape];
     const expected = 'uint8 [N, H, W, 3] (0..255) or float [N, 3, H, W] (in [-1, 1])';
@@ -208,6 +243,20 @@ class NpyInput implements ImageInput {
 
   itemName(i: number): string {
     return `${this.location}[${i}]`;
+  }
+
+  labels(): InputLabels | { missing: string } {
+    if (!this.labelsFile) return { missing: `${this.location} carries no labels (name them as images.npy:labels.npy)` };
+    if (!this.labelCache) {
+      const labels = readLabels(this.labelsFile);
+      const n = this.array.shape[0]!;
+      if (labels.length !== n) throw new UserError(`${this.location} has ${n} images but ${this.labelsFile} has ${labels.length} labels`);
+      let max = 0;
+      for (const l of labels) max = Math.max(max, l);
+      // as a training .npy: classes "0" .. the largest label
+      this.labelCache = { classNames: Array.from({ length: max + 1 }, (_, k) => String(k)), label: (i) => labels[i]! };
+    }
+    return this.labelCache;
   }
 
   async load(i: number): Promise<RgbImage> {
@@ -249,6 +298,10 @@ export class PreparedInput implements ImageInput {
     return `${this.location}#${i}`;
   }
 
+  labels(): InputLabels {
+    return { classNames: this.ds.classNames, label: (i) => this.ds.labels[i]! };
+  }
+
   async load(i: number): Promise<RgbImage> {
     const r = this.ds.resolution;
     return { data: this.ds.readImage(i, new Uint8Array(r * r * 3)), width: r, height: r };
@@ -268,6 +321,8 @@ export interface ImageBatch {
   images: NdArray;
   /** Index of the first image of the batch in the input. */
   start: number;
+  /** Class id of each image, when known (generated images; labelled inputs when asked). */
+  classIds?: Int32Array;
 }
 
 export interface BatchOptions {
@@ -275,6 +330,8 @@ export interface BatchOptions {
   skipBad?: boolean;
   /** Called with the name and reason of each skipped image. */
   onSkip?: (name: string, reason: string) => void;
+  /** Attach each image's class (ImageBatch.classIds). */
+  labels?: InputLabels;
 }
 
 /**
@@ -283,14 +340,17 @@ export interface BatchOptions {
  */
 export async function* imageBatches(input: ImageInput, batch: number, opts: BatchOptions = {}): AsyncGenerator<ImageBatch> {
   let pending: RgbImage[] = [];
+  let pendingIds: number[] = [];
   let pendingStart = 0;
   const flush = (): ImageBatch => {
     const { width: w, height: h } = pending[0]!;
     const n = pending.length;
     const data = new Uint8Array(n * 3 * h * w);
     pending.forEach((img, j) => hwcToChw(img.data, h * w, data, j * 3 * h * w));
-    const out = { images: { dtype: 'uint8' as const, shape: [n, 3, h, w], data }, start: pendingStart };
+    const out: ImageBatch = { images: { dtype: 'uint8' as const, shape: [n, 3, h, w], data }, start: pendingStart };
+    if (opts.labels) out.classIds = Int32Array.from(pendingIds);
     pending = [];
+    pendingIds = [];
     return out;
   };
   for (let start = 0; start < input.count; start += batch) {
@@ -307,6 +367,7 @@ export async function* imageBatches(input: ImageInput, batch: number, opts: Batc
       if (pending.length > 0 && (img.width !== pending[0]!.width || img.height !== pending[0]!.height || pending.length === batch)) yield flush();
       if (pending.length === 0) pendingStart = idx[j]!;
       pending.push(img);
+      if (opts.labels) pendingIds.push(opts.labels.label(idx[j]!));
     }
   }
   if (pending.length > 0) yield flush();

@@ -4,9 +4,8 @@
  * terminal. Keys are snake_case; files are identified by SHA-256.
  */
 import { writeFileAtomic } from '../io/atomic-write.js';
-import type { MetricResult } from '../metrics/registry.js';
-import { IS_DEFAULT_SEED } from '../metrics/inception-score.js';
-import { KID_DEFAULTS } from '../metrics/kid.js';
+import { type OptionValue, optionSettingName } from '../metrics/metric-spec.js';
+import { type MetricResult, listMetrics } from '../metrics/registry.js';
 import type { MetricPlan } from './metric-plan.js';
 
 export interface FileRef {
@@ -46,16 +45,12 @@ export interface EvalReport {
     stats?: FileRef & { kind: string; count?: number };
     real?: { path: string; kind: string; count: number; sha256?: string };
   };
-  metric_settings: {
-    metrics: string[];
-    is_splits: number;
-    is_shuffle_seed: number;
-    kid_subsets: number;
-    kid_subset_size: number;
-    kid_seed: number;
-    fid_sqrtm_eps_policy: string;
-  };
-  /** Single evaluation: the metric values (is_mean, is_std, fid, kid_mean, kid_std). */
+  /**
+   * The metrics computed, and every metric's settings (is_splits, is_shuffle_seed,
+   * fid_sqrtm_eps_policy, kid_subsets, kid_subset_size, kid_seed, pr_k, dc_k), computed or not.
+   */
+  metric_settings: { metrics: string[]; [setting: string]: OptionValue | string[] };
+  /** Single evaluation: the metric values (is_mean, is_std, fid, kid_mean, kid_std, precision, ...). */
   metrics?: MetricResult;
   /** Truncation sweep: one entry per threshold. */
   sweep?: ({ truncation: number } & MetricResult)[];
@@ -64,26 +59,28 @@ export interface EvalReport {
 }
 
 export function metricSettings(plan: MetricPlan): EvalReport['metric_settings'] {
-  return {
-    metrics: [...plan.metrics],
-    is_splits: plan.splits,
-    is_shuffle_seed: IS_DEFAULT_SEED,
-    kid_subsets: plan.kidSubsets,
-    kid_subset_size: plan.kidSubsetSize,
-    kid_seed: KID_DEFAULTS.seed,
-    fid_sqrtm_eps_policy: plan.fidEpsOffset,
-  };
+  const out: EvalReport['metric_settings'] = { metrics: [...plan.metrics] };
+  for (const spec of listMetrics()) {
+    for (const o of spec.options) out[o.reportAs] = plan.settings[optionSettingName(o)]!;
+    Object.assign(out, spec.fixedSettings);
+  }
+  return out;
 }
 
 export function writeReport(file: string, report: EvalReport): void {
   writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));
 }
 
-/** "IS 4.832 ± 0.391  FID 12.345  KID 0.01234 ± 0.00100" for the metrics present. */
+/** "IS 4.832 ± 0.391  FID 12.345  KID 0.01234 ± 0.00100" for the metrics present, as each declares its display. */
 export function formatMetrics(m: MetricResult): string {
   const parts: string[] = [];
-  if (m.is_mean !== undefined) parts.push(`IS ${m.is_mean.toFixed(3)} ± ${m.is_std!.toFixed(3)}`);
-  if (m.fid !== undefined) parts.push(`FID ${m.fid.toFixed(3)}`);
-  if (m.kid_mean !== undefined) parts.push(`KID ${m.kid_mean.toFixed(5)} ± ${m.kid_std!.toFixed(5)}`);
+  for (const spec of listMetrics()) {
+    for (const item of spec.display) {
+      const v = m[item.value];
+      if (v === undefined) continue;
+      const spread = item.spread !== undefined ? m[item.spread] : undefined;
+      parts.push(`${item.label} ${v.toFixed(item.digits)}${spread !== undefined ? ` ± ${spread.toFixed(item.digits)}` : ''}`);
+    }
+  }
   return parts.join('  ');
 }

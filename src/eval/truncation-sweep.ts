@@ -9,7 +9,7 @@
  */
 import { UserError } from '../errors.js';
 import { writeLinePlot, type PlotSeries } from '../image/line-plot.js';
-import type { MetricResult } from '../metrics/registry.js';
+import { type MetricResult, listMetrics } from '../metrics/registry.js';
 import type { GeneratorModel } from '../models/interfaces.js';
 import { Sampler } from '../sample/sampler.js';
 import { type EvalContext, evaluateGenerator } from './evaluate.js';
@@ -92,13 +92,15 @@ export async function runTruncationSweep(
   return rows;
 }
 
-/** Plain-text table: one row per threshold, columns for the metrics present. */
+/** Plain-text table: one row per threshold, a column for each result present (as its metric declares its display). */
 export function sweepTable(rows: readonly SweepRow[]): string {
   const cols: [string, (m: MetricResult) => string][] = [];
   const has = (k: string): boolean => rows.some((r) => r.metrics[k] !== undefined);
-  if (has('is_mean')) cols.push(['IS', (m) => `${fmt(m.is_mean, 3)} ± ${fmt(m.is_std, 3)}`]);
-  if (has('fid')) cols.push(['FID', (m) => fmt(m.fid, 3)]);
-  if (has('kid_mean')) cols.push(['KID', (m) => `${fmt(m.kid_mean, 5)} ± ${fmt(m.kid_std, 5)}`]);
+  for (const item of listMetrics().flatMap((spec) => spec.display)) {
+    if (!has(item.value)) continue;
+    const spread = item.spread;
+    cols.push([item.label, (m) => `${fmt(m[item.value], item.digits)}${spread !== undefined ? ` ± ${fmt(m[spread], item.digits)}` : ''}`]);
+  }
   const header = ['truncation', ...cols.map((c) => c[0])];
   const body = rows.map((r) => [String(r.truncation), ...cols.map((c) => c[1](r.metrics))]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -112,7 +114,8 @@ function fmt(v: number | undefined, digits: number): string {
 
 /**
  * The sweep as a PNG: the IS–FID curve when both were computed (x: IS, y: FID,
- * points labelled t=...), else the one metric against the threshold.
+ * points labelled t=...), else FID or IS against the threshold, else the first
+ * result the other metrics display (e.g. precision) against the threshold.
  */
 export function plotSweep(file: string, rows: readonly SweepRow[], title: string): void {
   const t = rows.map((r) => r.truncation);
@@ -126,11 +129,17 @@ export function plotSweep(file: string, rows: readonly SweepRow[], title: string
     series = [{ name: 'truncation sweep', x: is, y: fid, marker: 'circle', pointLabels: labels }];
     x = { label: 'Inception Score' };
     y = { label: 'FID' };
-  } else {
+  } else if (haveFid || haveIs) {
     const metric = haveFid ? fid : is;
     series = [{ name: haveFid ? 'FID' : 'Inception Score', x: t, y: metric, marker: 'circle' }];
     x = { label: 'truncation threshold' };
     y = { label: haveFid ? 'FID' : 'Inception Score' };
+  } else {
+    const item = listMetrics().flatMap((spec) => spec.display).find((d) => rows.some((r) => r.metrics[d.value] !== undefined));
+    if (!item) throw new Error('plotSweep: the rows hold no metric');
+    series = [{ name: item.label, x: t, y: rows.map((r) => r.metrics[item.value] ?? NaN), marker: 'circle' }];
+    x = { label: 'truncation threshold' };
+    y = { label: item.label };
   }
   writeLinePlot(file, series, { width: 720, height: 540, title, x, y, legend: 'none' });
 }

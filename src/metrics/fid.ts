@@ -23,6 +23,7 @@ import { UserError } from '../errors.js';
 import { type Matrix, matrix, trace } from '../linalg/matrix.js';
 import { type TraceSqrtMethod, traceSqrtProductDetails } from '../linalg/trace-sqrt-product.js';
 import { type GaussianStats, checkGaussianStats, gaussianStatsFromFeatures } from './gaussian-stats.js';
+import { type MetricInputs, type MetricOption, defineMetric, requireInput } from './metric-spec.js';
 
 export { type GaussianStats, gaussianStatsFromFeatures };
 
@@ -123,3 +124,36 @@ function symmetrized(s: Matrix, shift: number): Matrix {
   }
   return out;
 }
+
+/** The --fid-eps-offset setting; intra-class FID shares it (one flag sets both). */
+export const FID_EPS_OFFSET_OPTION: MetricOption = {
+  key: 'epsOffset',
+  flag: '--fid-eps-offset',
+  arg: 'policy',
+  description: "when FID's matrix square root uses (s1 + eps I)(s2 + eps I): pytorch-fid (when a feature is constant, where SciPy's sqrtm fails), never (torch-fidelity), always",
+  type: { kind: 'choice', choices: ['pytorch-fid', 'never', 'always'] satisfies EpsOffsetPolicy[] },
+  default: 'pytorch-fid',
+  reportAs: 'fid_sqrtm_eps_policy',
+};
+
+/** Given statistics, else those of the given features. */
+function statsOf(which: 'fake' | 'real', inputs: MetricInputs): GaussianStats {
+  const stats = which === 'fake' ? inputs.fakeStats : inputs.realStats;
+  if (stats) return stats;
+  const features = requireInput(which === 'fake' ? inputs.fakeFeatures : inputs.realFeatures, 'fid', `${which} features or ${which} statistics`);
+  return gaussianStatsFromFeatures(features, `${which} features`);
+}
+
+export const fidMetric = defineMetric({
+  name: 'fid',
+  label: 'FID',
+  description: 'Frechet Inception Distance between fake and real pool3 statistics (pytorch-fid)',
+  byDefault: true,
+  needs: { fake: { stats: true }, reference: 'stats' },
+  options: [FID_EPS_OFFSET_OPTION],
+  display: [{ label: 'FID', value: 'fid', digits: 3 }],
+  minSamples: () => ({ n: 2, why: 'FID needs at least 2 samples for the covariance' }),
+  compute: (inputs, options: FrechetOptions) => ({
+    fid: frechetDistanceFromStats(statsOf('fake', inputs), statsOf('real', inputs), options),
+  }),
+});

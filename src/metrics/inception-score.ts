@@ -11,6 +11,7 @@
  */
 import { UserError } from '../errors.js';
 import { type Matrix, allFinite } from '../linalg/matrix.js';
+import { defineMetric, requireInput } from './metric-spec.js';
 import { NumpyRandomState } from './numpy-random.js';
 
 export interface InceptionScoreOptions {
@@ -113,3 +114,21 @@ function identityOrder(n: number): Int32Array {
   for (let i = 0; i < n; i++) a[i] = i;
   return a;
 }
+
+export const inceptionScoreMetric = defineMetric({
+  name: 'is',
+  label: 'IS',
+  description: 'Inception Score of fake samples from unbiased logits, 10 splits (torch-fidelity)',
+  byDefault: true,
+  needs: { fake: { logits: true }, reference: 'none' },
+  options: [{ key: 'splits', flag: '--splits', arg: 'k', description: 'Inception Score splits', type: { kind: 'int', min: 1 }, default: IS_DEFAULT_SPLITS, reportAs: 'is_splits' }],
+  fixedSettings: { is_shuffle_seed: IS_DEFAULT_SEED },
+  display: [{ label: 'IS', value: 'is_mean', spread: 'is_std', digits: 3 }],
+  minSamples: (o: { splits: number }, ctx) => (ctx.set === 'fake'
+    ? { n: o.splits, why: `the Inception Score with ${o.splits} splits needs at least ${o.splits} samples (lower --splits)` }
+    : undefined),
+  compute: (inputs, options: InceptionScoreOptions) => {
+    const r = inceptionScore(requireInput(inputs.fakeLogits, 'is', 'fake logits'), options);
+    return { is_mean: r.mean, is_std: r.std };
+  },
+});

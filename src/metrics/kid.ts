@@ -17,6 +17,7 @@
 import { UserError } from '../errors.js';
 import { type Matrix, allFinite } from '../linalg/matrix.js';
 import { gemmABt } from '../linalg/gemm.js';
+import { defineMetric, requireInput } from './metric-spec.js';
 import { NumpyRandomState } from './numpy-random.js';
 
 export interface KidOptions {
@@ -232,3 +233,28 @@ function polynomialKernel(gamma: number, coef0: number, degree: number): (dot: n
   if (degree === 1) return (dot) => dot * gamma + coef0;
   return (dot) => Math.pow(dot * gamma + coef0, degree);
 }
+
+export const kidMetric = defineMetric({
+  name: 'kid',
+  label: 'KID',
+  description: 'Kernel Inception Distance, cubic polynomial kernel, 100 subsets of 1000 (torch-fidelity)',
+  needs: { fake: { features: true }, reference: 'features' },
+  options: [
+    { key: 'subsets', flag: '--kid-subsets', arg: 'k', description: 'KID subsets (default 100)', type: { kind: 'int', min: 1 }, default: KID_DEFAULTS.subsets, reportAs: 'kid_subsets' },
+    { key: 'subsetSize', flag: '--kid-subset-size', arg: 'm', description: 'KID samples per subset (default 1000)', type: { kind: 'int', min: 1 }, default: KID_DEFAULTS.subsetSize, reportAs: 'kid_subset_size' },
+  ],
+  fixedSettings: { kid_seed: KID_DEFAULTS.seed },
+  display: [{ label: 'KID', value: 'kid_mean', spread: 'kid_std', digits: 5 }],
+  minSamples: (o: { subsetSize: number }) => ({
+    n: o.subsetSize,
+    why: `KID with subsets of ${o.subsetSize} needs at least ${o.subsetSize} samples per set (lower --kid-subset-size)`,
+  }),
+  compute: (inputs, options: KidOptions) => {
+    const r = kernelInceptionDistance(
+      requireInput(inputs.fakeFeatures, 'kid', 'fake features (statistics are not enough)'),
+      requireInput(inputs.realFeatures, 'kid', 'real features (statistics are not enough)'),
+      options,
+    );
+    return { kid_mean: r.mean, kid_std: r.std };
+  },
+});

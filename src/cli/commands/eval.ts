@@ -1,5 +1,7 @@
 /**
- * `biggan eval`: Inception Score, FID and KID of a generator or of existing images.
+ * `biggan eval`: the registered metrics (metrics/registry.ts) of a generator or
+ * of existing images. The metric flags, --metrics help and checks come from
+ * the metrics' declarations.
  *   biggan eval --weights CKPT [--config FILE] --stats STATS.npz --inception FILE [-n 50000] [--truncation T] [--seed S] [--out report.json]
  *   biggan eval --images DIR_OR_NPY --stats STATS.npz ...
  *   biggan eval --weights CKPT ... --truncation-sweep 0.1:2.0:0.1 [--plot sweep.png]
@@ -8,18 +10,19 @@
  * record to --out.
  */
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../../errors.js';
-import type { EpsOffsetPolicy } from '../../metrics/fid.js';
+import { type MetricOption, optionSettingName } from '../../metrics/metric-spec.js';
+import { listMetrics, metricOptions } from '../../metrics/registry.js';
 import { INCEPTION_PIPELINES, parseInceptionPipeline } from '../../metrics/inception/preprocess.js';
 import { loadGenerator, type LoadedGenerator } from '../../models/checkpoint.js';
 import { checkTruncation } from '../../sample/latents.js';
 import { CLASS_SAMPLINGS, parseClassSampling } from '../../eval/class-balance.js';
-import { type EvalContext, type ScoreResult, evaluateGenerator, fidNote, loadReference, scoreBatches } from '../../eval/evaluate.js';
+import { type EvalContext, type ScoreResult, checkImageInput, evaluateGenerator, evaluateImages, fidNote, generatedSetContext, loadReference } from '../../eval/evaluate.js';
 import { sha256File } from '../../eval/file-hash.js';
-import { imageBatches, openImageInput, type ImageInput } from '../../eval/image-input.js';
+import { openImageInput, type ImageInput } from '../../eval/image-input.js';
 import { chooseInception, inceptionWeightsSha256, loadExtractor } from '../../eval/inception-source.js';
-import { FID_EPS_POLICIES, FULL_RANK_SAMPLES, checkSampleCount, makeMetricPlan, parseMetricList } from '../../eval/metric-plan.js';
+import { EVAL_METRICS, FULL_RANK_SAMPLES, checkSampleCount, makeMetricPlan, parseMetricList } from '../../eval/metric-plan.js';
 import { type EvalReport, formatMetrics, metricSettings, writeReport } from '../../eval/report.js';
 import { readReferenceStats, writeShard } from '../../eval/stats-shards.js';
 import { parseSweepSpec, plotSweep, runTruncationSweep, sweepTable, thresholdsForModel } from '../../eval/truncation-sweep.js';
@@ -43,28 +46,47 @@ interface EvalOptions {
   batch: number;
   threads?: number;
   metrics?: string;
-  splits?: number;
-  kidSubsets?: number;
-  kidSubsetSize?: number;
-  fidEpsOffset: string;
   classSampling: string;
   skipBad?: boolean;
   shardOut?: string;
+  /** The metrics' settings, by the camelCase of their flags (splits, kidSubsetSize, fidEpsOffset, prK, ...). */
+  [setting: string]: unknown;
 }
 
 const DEFAULT_N = 50000;
 /** Appended to the summary of a run with `--inception procedural`, so no copied number loses it. */
 const PROCEDURAL_SUMMARY = '[procedural Inception: a testing aid, these scores mean nothing]';
 
+/** What each reference need asks of the command line, for the metric list in --help. */
+const REFERENCE_HELP = {
+  none: '',
+  stats: ' [--stats or --real]',
+  features: ' [--real]',
+  'class-features': ' [--real with class labels; scored images need their classes]',
+} as const;
+
+/** A metric's option as a commander Option: integers parsed and range-checked, words restricted to their choices. */
+function commanderOption(o: MetricOption): Option {
+  const opt = new Option(`${o.flag} <${o.arg}>`, o.description);
+  if (o.type.kind === 'choice') return opt.choices([...o.type.choices]).default(o.default);
+  const min = o.type.min;
+  return opt.argParser((v: string) => {
+    const n = positiveInt(v);
+    if (n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got "${v}"`);
+    return n;
+  });
+}
+
 export function registerEval(program: Command): void {
-  program
+  const metricHelp = listMetrics().map((m) => `  ${m.name.padEnd(5)} ${m.description}${REFERENCE_HELP[m.needs.reference]}`).join('\n');
+  const cmd = program
     .command('eval')
-    .description('Inception Score / FID / KID of a generator checkpoint or of existing images (pytorch-fid / torch-fidelity conventions)')
+    .description(`${listMetrics().map((m) => m.label).join(', ')} of a generator checkpoint or of existing images (pytorch-fid / torch-fidelity conventions)`)
     .option('--weights <file>', 'generator checkpoint (ours, pytorch-pretrained-BigGAN or BigGAN-PyTorch) to sample from')
     .option('--config <file>', 'config / constructor args for --weights (default: beside the weights)')
     .option('--images <path>', 'score existing images instead: a folder of PNG/JPEG/WebP, an .npy (uint8 NHWC or float NCHW in [-1, 1]), a CIFAR-10 folder or a prepared .bgd')
     .option('--stats <file.npz>', 'reference FID statistics (pytorch-fid / BigGAN-PyTorch .npz with mu, sigma, or a shard); make them with `biggan fid-stats`')
-    .option('--real <path>', 'reference images (same forms as --images): needed for KID; used for FID when --stats is not given')
+    .option('--real <path>', 'reference images (same forms as --images): needed for KID, precision/recall, density/coverage and iFID (with class labels); used for FID when --stats is not given')
     .option('--inception <file>', `Inception weights pt_inception-2015-12-05-6726825d.pth (default: $BIGGAN_INCEPTION); 'procedural' = the test fixtures' stand-in (testing aid, meaningless scores)`)
     .option('-n, --n <count>', `images to generate (default ${DEFAULT_N}), or to take from --images (default all)`, positiveInt)
     .option('--truncation <t>', 'truncation: BigGAN resamples |z| > t (default none); BigGAN-deep scales z and picks BN stats, (0, 1] (default 1)', finiteNumber)
@@ -75,15 +97,18 @@ export function registerEval(program: Command): void {
     .addOption(new Option('--pipeline <name>', 'Inception input pipeline: pytorch-fid (what published FID statistics use) or torch-fidelity').choices([...INCEPTION_PIPELINES]).default('pytorch-fid'))
     .option('--batch <b>', 'images per generator / Inception run', positiveInt, 16)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
-    .option('--metrics <list>', 'metrics to compute: any of is,fid,kid (default: is,fid with --stats or --real, else is)')
-    .option('--splits <k>', 'Inception Score splits', positiveInt)
-    .option('--kid-subsets <k>', 'KID subsets (default 100)', positiveInt)
-    .option('--kid-subset-size <m>', 'KID samples per subset (default 1000)', positiveInt)
-    .addOption(new Option('--fid-eps-offset <policy>', "when FID's matrix square root uses (s1 + eps I)(s2 + eps I): pytorch-fid (when a feature is constant, where SciPy's sqrtm fails), never (torch-fidelity), always").choices([...FID_EPS_POLICIES]).default('pytorch-fid'))
+    .option('--metrics <list>', `metrics to compute: any of ${EVAL_METRICS.join(',')} (default: ${listMetrics().filter((m) => m.byDefault).map((m) => m.name).join(',')}, each when what it compares against is given; see below)`)
     .addOption(new Option('--class-sampling <how>', 'classes of generated images: balanced (each class equally often) or uniform (i.i.d.)').choices([...CLASS_SAMPLINGS]).default('balanced'))
     .option('--skip-bad', 'leave unreadable images out instead of stopping')
-    .option('--shard-out <file.npz>', 'also write the exact pool3 accumulator of the scored images, for `biggan fid-stats --merge`')
-    .action(async (opts: EvalOptions) => runEval(opts));
+    .option('--shard-out <file.npz>', 'also write the exact pool3 accumulator of the scored images, for `biggan fid-stats --merge`');
+  for (const o of metricOptions()) cmd.addOption(commanderOption(o));
+  cmd.addHelpText('after', `\nMetrics (--metrics), [what they compare against]:\n${metricHelp}\n`);
+  cmd.action(async (opts: EvalOptions) => runEval(opts));
+}
+
+/** The metric settings given on the command line, by name. */
+function metricSettingsOf(opts: EvalOptions): Record<string, unknown> {
+  return Object.fromEntries(metricOptions().map((o) => [optionSettingName(o), opts[optionSettingName(o)]]));
 }
 
 export async function runEval(opts: EvalOptions): Promise<void> {
@@ -101,7 +126,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
   };
 
   const constantFeatureNote = (): void => {
-    if (plan.metrics.includes('fid') && plan.fidEpsOffset === 'pytorch-fid') {
+    if (plan.metrics.includes('fid') && plan.settings.fidEpsOffset === 'pytorch-fid') {
       note("some pool3 features are constant across a set: as pytorch-fid does then, FID's square root used (s1 + 1e-6 I)(s2 + 1e-6 I), which moves it by up to 0.004 (--fid-eps-offset never avoids this)");
     }
   };
@@ -121,13 +146,10 @@ export async function runEval(opts: EvalOptions): Promise<void> {
   const pipeline = parseInceptionPipeline(opts.pipeline);
   const classSampling = parseClassSampling(opts.classSampling);
   const plan = makeMetricPlan({
+    ...metricSettingsOf(opts),
     metrics: opts.metrics !== undefined ? parseMetricList(opts.metrics) : undefined,
     hasStats: opts.stats !== undefined,
     hasRealImages: opts.real !== undefined,
-    splits: opts.splits,
-    kidSubsets: opts.kidSubsets,
-    kidSubsetSize: opts.kidSubsetSize,
-    fidEpsOffset: opts.fidEpsOffset as EpsOffsetPolicy,
   });
   const thresholdsAsked = opts.truncationSweep !== undefined ? parseSweepSpec(opts.truncationSweep) : undefined;
   if (opts.weights) checkSampleCount(plan, opts.n ?? DEFAULT_N, '-n');
@@ -146,6 +168,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
   if (opts.weights) {
     generator = loadGenerator(opts.weights, opts.config);
     const { model } = generator;
+    checkSampleCount(plan, opts.n ?? DEFAULT_N, '-n', generatedSetContext(plan, model, { classSampling }));
     if (opts.truncation !== undefined) checkTruncation(opts.truncation, model.usesTruncation);
     if (thresholdsAsked) {
       const t = thresholdsForModel(thresholdsAsked, model);
@@ -157,7 +180,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     if (opts.n !== undefined && input.count < opts.n) {
       throw new UserError(`-n ${opts.n} asks for more images than the ${input.count} in ${opts.images}`);
     }
-    checkSampleCount(plan, input.count, opts.images!);
+    checkImageInput(plan, input, opts.images!);
   }
   const n = generator ? opts.n ?? DEFAULT_N : input!.count;
   if (plan.metrics.includes('fid') && n < FULL_RANK_SAMPLES) {
@@ -174,6 +197,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
       statsFile: opts.stats,
       statsLoaded: refStats,
       real: opts.real,
+      classes: generator?.model.numClasses,
       batch: opts.batch,
       skipBad: opts.skipBad,
       onProgress: (done, total) => (realBar.bar ??= progressBar(total, 'real images')).update(done),
@@ -236,10 +260,10 @@ export async function runEval(opts: EvalOptions): Promise<void> {
       let skipped = 0;
       const bar = progressBar(n, 'eval');
       try {
-        single = await scoreBatches(ctx, imageBatches(input!, opts.batch, { skipBad: opts.skipBad, onSkip: (name, why) => {
+        single = await evaluateImages(ctx, input!, { batch: opts.batch, skipBad: opts.skipBad, onSkip: (name, why) => {
           skipped++;
           note(`skipped unreadable image ${name}: ${why}`);
-        } }), (d) => bar.update(d + skipped));
+        }, onProgress: (d) => bar.update(d + skipped) });
       } finally {
         bar.stop();
       }

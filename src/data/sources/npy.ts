@@ -165,7 +165,8 @@ export class NpySource implements ImageSource {
 /** Labels must be below this (a class-name table of that size is built from the largest). */
 const MAX_LABEL_COUNT = 100_000;
 
-function readLabels(file: string): Int32Array {
+/** Class labels from an .npy of integers, shape [N] or [N, 1]; one-line UserErrors naming the file. */
+export function readLabels(file: string): Int32Array {
   const a = readNpy(file);
   if (!(a.shape.length === 1 || (a.shape.length === 2 && a.shape[1] === 1))) {
     throw new UserError(`${file}: labels must have shape [N] or [N, 1], got [${a.shape.join(', ')}]`);
