@@ -8,6 +8,8 @@
  * Without `data`, the embedded demo (synthetic classes, demo preset). Resumes with
  * `resume: true`; `signal` (an AbortSignal) stops after the current iteration with a checkpoint.
  */
+import type { LossName } from '../train/losses.js';
+import type { PenaltyName } from '../train/penalties/penalties.js';
 import { UserError } from '../errors.js';
 import type { CollapseConfig, TrainFlags } from '../train/run/config.js';
 import type { LatentDistribution } from '../train/run/latents.js';
@@ -60,6 +62,12 @@ export interface TrainFlagOptions {
   latent?: LatentDistribution;
   zStd?: number;
   r1Gamma?: number;
+  /** The GAN loss (default hinge, the paper's): hinge, ns, minimax, wgan, ls. */
+  loss?: LossName;
+  /** A penalty on D from the large-scale study (default none): wgan-gp, dragan, l2. */
+  penalty?: PenaltyName;
+  /** Its weight λ (default: 10 for wgan-gp and dragan, 0.01 for l2). */
+  penaltyWeight?: number;
   sigmaClamp?: number;
   sigmaClampRatio?: number;
   sigmaReg?: number;
@@ -114,7 +122,7 @@ export interface TrainOptions extends TrainFlagOptions {
 const OPTION_NAMES: ReadonlySet<string> = new Set([
   'data', 'arch', 'dNorm', 'unconditional', 'resolution', 'ch', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch', 'dAccumulations', 'gAccumulations',
   'steps', 'seed', 'gLr', 'dLr', 'betas', 'gBetas', 'dBetas', 'adamEps', 'dSteps', 'orthoBeta', 'orthoVariant', 'emaDecay', 'emaStart', 'standingPasses',
-  'standingBatch', 'latent', 'zStd', 'r1Gamma', 'sigmaClamp', 'sigmaClampRatio', 'sigmaReg', 'sigmaRegRatio', 'sigmaRegStrength', 'graphs', 'checkpointEvery',
+  'standingBatch', 'latent', 'zStd', 'r1Gamma', 'loss', 'penalty', 'penaltyWeight', 'sigmaClamp', 'sigmaClampRatio', 'sigmaReg', 'sigmaRegRatio', 'sigmaRegStrength', 'graphs', 'checkpointEvery',
   'keepCheckpoints', 'logEvery', 'svEvery', 'sampleEvery', 'collapseWatch', 'collapseAction', 'collapseWarmup', 'collapseSigmaFactor', 'collapseSigmaWindow',
   'collapseDLossLow', 'collapseDLossHigh', 'collapseDLossWindow', 'collapseDiversity', 'flip', 'syntheticClasses', 'syntheticCount',
   'out', 'resume', 'skipBad', 'cache', 'threads', 'stats', 'inception', 'evalEvery', 'evalN', 'evalTruncation', 'onProgress', 'onPhase', 'onNote', 'signal',
@@ -173,6 +181,9 @@ export function flagsFrom(o: TrainFlagOptions): TrainFlags {
     latent: o.latent,
     zStd: o.zStd,
     r1Gamma: o.r1Gamma,
+    loss: o.loss,
+    penalty: o.penalty,
+    penaltyWeight: o.penaltyWeight,
     sigmaClamp: o.sigmaClamp !== undefined ? { kind: 'value', value: o.sigmaClamp } : o.sigmaClampRatio !== undefined ? { kind: 'ratio', ratio: o.sigmaClampRatio } : undefined,
     sigmaReg: o.sigmaReg !== undefined ? { target: o.sigmaReg } : o.sigmaRegRatio !== undefined ? { ratio: o.sigmaRegRatio } : undefined,
     sigmaRegStrength: o.sigmaRegStrength,

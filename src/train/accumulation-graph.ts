@@ -39,10 +39,11 @@ export const accGradName = (p: Param): string => `acc.grad:${p.name}`;
 export interface DGradStage extends StageLayout {
   /** Output name of the gradient of D_loss / K per trainable D parameter. */
   grads: Map<Param, string>;
-  /** The micro-batch's unscaled hinge terms (and R1 before γ/2, when on). */
+  /** The micro-batch's unscaled loss terms (and R1 before γ/2, the penalty before λ, when on). */
   lossReal: string;
   lossFake: string;
   r1?: string;
+  penalty?: string;
   trace?: { gZ: string; dFake: string; dReal: string };
 }
 
@@ -94,6 +95,7 @@ export function buildDGradStage(nets: TrainNetworks, trace: boolean): DGradStage
     lossReal: b.out('d0.loss_real', f.loss.real),
     lossFake: b.out('d0.loss_fake', f.loss.fake),
     ...(f.r1 ? { r1: b.out('d0.r1', f.r1) } : {}),
+    ...(f.penalty ? { penalty: b.out('d0.penalty', f.penalty) } : {}),
     ...(trace ? { trace: { gZ: b.out('d0.G_z', f.fake), dFake: b.out('d0.D_fake', f.dFake), dReal: b.out('d0.D_real', f.dReal) } } : {}),
   };
   return { ...b.finish('BigGAN training stage: one D micro-batch (gradients of D_loss / K, buffer updates)'), ...stage };

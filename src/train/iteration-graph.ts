@@ -9,7 +9,7 @@
  *   G_z    = G(z, y_fake)          train mode, no gradient: batch-stat BN, running
  *                                   stats and SN u/sigma updated
  *   logits = D(cat[G_z, x], cat[y_fake, y])   one call, fakes first (SN updated)
- *   D_loss = hinge [+ (γ/2)·R1 of D on x, when nets.r1]; gradients w.r.t. D's current
+ *   D_loss = GAN loss [+ (γ/2)·R1 of D on x, when nets.r1] [+ λ·penalty]; gradients w.r.t. D's current
  *            weights; Adam on D
  * G step (inputs `g.*`):
  *   D_fake = D(G(z, y_fake), y_fake)  both in train mode (both update buffers), D
@@ -46,6 +46,8 @@ export interface DStepOutputs {
   gradNorm: string;
   /** The R1 value (before γ/2), when nets.r1. */
   r1?: string;
+  /** The penalty (before its weight), when nets.penalty. */
+  penalty?: string;
   trace?: { gZ: string; dFake: string; dReal: string; grads: Map<Param, string>; after: Map<Param, string> };
 }
 
@@ -86,6 +88,7 @@ export function buildIterationGraph(nets: TrainNetworks, plan: StagePlan): Itera
       gradNorm: b.out(`d${k}.grad_norm`, globalNorm(grads)),
     };
     if (f.r1) step.r1 = b.out(`d${k}.r1`, f.r1);
+    if (f.penalty) step.penalty = b.out(`d${k}.penalty`, f.penalty);
     if (plan.trace) {
       const changed = [...gEntries, ...dEntries].filter((p) => b.changed(p));
       step.trace = {

@@ -5,8 +5,8 @@
  * and ortho terms:
  *
  *   discriminatorForward  G(z, y_fake) in train mode without grad, D on [G_z; x] in one call,
- *                         hinge loss [+ (γ/2)·R1]
- *   generatorForward      D(G(z, y_fake), y_fake) with D frozen, hinge loss [+ β_σ·σ0 term]
+ *                         the GAN loss (hinge by default) [+ (γ/2)·R1] [+ λ·penalty]
+ *   generatorForward      D(G(z, y_fake), y_fake) with D frozen, the GAN loss [+ β_σ·σ0 term]
  *   withOrthoTerms        the loss gradients plus the ortho term of each regularised weight
  *
  * Each forward reads every weight and buffer at its current value in the stage and records
@@ -17,7 +17,9 @@ import { Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { trainContext, ForwardContext } from '../nn/module.js';
 import type { DiscriminatorModel, GeneratorModel } from '../models/interfaces.js';
-import { hingeDiscriminatorLoss, hingeGeneratorLoss } from './losses.js';
+import { LOSSES, type DiscriminatorLosses, type LossName } from './losses.js';
+import { PENALTIES, weightKernels, type PenaltyName } from './penalties/penalties.js';
+import { slopePenalty } from './penalties/gradient-slope.js';
 import { AdamState } from './optimizer-state.js';
 import { OrthoVariant, orthoGradient } from './orthogonal-regularization.js';
 import { r1Penalty } from './r1-penalty.js';
@@ -37,6 +39,13 @@ export interface TrainNetworks {
   batch: number;
   /** Add the R1 penalty to D's loss; γ is the scalar input `d<k>.r1_gamma`. */
   r1?: boolean;
+  /** The GAN loss (absent: hinge, the paper's). */
+  loss?: LossName;
+  /**
+   * A penalty on D (absent or 'none': off), times the scalar input `d<k>.penalty_weight`; its
+   * uniform noise, when it takes some, is the input `d<k>.penalty_noise`.
+   */
+  penalty?: PenaltyName;
   /**
    * G's SN weights whose σ0 is regularised (absent or empty: off); inputs
    * `g.sigma_reg.target` [L] (one target per weight, in this order) and `g.sigma_reg.strength` [].
@@ -45,7 +54,7 @@ export interface TrainNetworks {
 }
 
 /** Input names of D step k and of the G step. */
-export const dStepInput = (k: number, what: 'x_real' | 'y_real' | 'z' | 'y_fake' | 'adam' | 'r1_gamma'): string => `d${k}.${what}`;
+export const dStepInput = (k: number, what: 'x_real' | 'y_real' | 'z' | 'y_fake' | 'adam' | 'r1_gamma' | 'penalty_weight' | 'penalty_noise'): string => `d${k}.${what}`;
 export const gStepInput = (what: 'z' | 'y_fake' | 'adam' | 'ortho_scale' | 'sigma_reg'): string => `g.${what}`;
 
 export interface DiscriminatorForward {
@@ -53,11 +62,13 @@ export interface DiscriminatorForward {
   fake: Tensor;
   dFake: Tensor;
   dReal: Tensor;
-  /** Hinge terms (real, fake, total). */
-  loss: ReturnType<typeof hingeDiscriminatorLoss>;
+  /** The loss's terms (real, fake, total). */
+  loss: DiscriminatorLosses;
   /** R1 (before γ/2), when nets.r1. */
   r1: Tensor | null;
-  /** What D is trained on: hinge total [+ (γ/2)·R1]. */
+  /** The penalty (before its weight), when nets.penalty. */
+  penalty: Tensor | null;
+  /** What D is trained on: loss total [+ (γ/2)·R1] [+ λ·penalty]. */
   dLoss: Tensor;
   /** D's trainable weights as this forward read them (differentiate dLoss w.r.t. these). */
   dWeights: Tensor[];
@@ -88,17 +99,45 @@ export function discriminatorForward(b: StageBuilder, nets: TrainNetworks, k: nu
   op.expectShape(logits, [2 * B, 1], 'D logits');
   const dFake = op.slice(logits, 0, 0, B);
   const dReal = op.slice(logits, 0, B, 2 * B);
-  const loss = hingeDiscriminatorLoss(dFake, dReal);
-  // R1 on the reals of this very forward (same weights, same SN state as the hinge term)
+  const loss = LOSSES[nets.loss ?? 'hinge'].discriminator(dFake, dReal);
+  // R1 on the reals of this very forward (same weights, same SN state as the loss)
   const r1 = nets.r1 ? r1Penalty(dReal, x) : null;
-  const dLoss = r1 ? op.add(loss.total, op.mul(r1, op.mul(g.input(dStepInput(k, 'r1_gamma'), []), 0.5))) : loss.total;
-  return { fake, dFake, dReal, loss, r1, dLoss, dWeights, gCtx, dCtx };
+  let dLoss = r1 ? op.add(loss.total, op.mul(r1, op.mul(g.input(dStepInput(k, 'r1_gamma'), []), 0.5))) : loss.total;
+  const penalty = penaltyTerm(b, nets, k, { real: x, fake, yReal, dEntries, dTrainable, dWeights });
+  if (penalty) dLoss = op.add(dLoss, op.mul(penalty, g.input(dStepInput(k, 'penalty_weight'), [])));
+  return { fake, dFake, dReal, loss, r1, penalty, dLoss, dWeights, gCtx, dCtx };
+}
+
+/**
+ * The study's penalty on D (penalties/penalties.ts) for D step k: slope penalties evaluate D once
+ * more, at their points, with the step's current weights (batch statistics of the penalty batch;
+ * that pass's buffer updates are dropped, so SN vectors and BN statistics advance once per step);
+ * the l2 penalty reads the weights.
+ */
+function penaltyTerm(
+  b: StageBuilder, nets: TrainNetworks, k: number,
+  p: { real: Tensor; fake: Tensor; yReal: Tensor; dEntries: Param[]; dTrainable: Param[]; dWeights: Tensor[] },
+): Tensor | null {
+  const name = nets.penalty ?? 'none';
+  if (name === 'none') return null;
+  const penalty = PENALTIES[name];
+  const g = b.g;
+  if ('weights' in penalty) {
+    const kernels = new Set(weightKernels(nets.D));
+    return penalty.weights(p.dTrainable.flatMap((param, i) => (kernels.has(param) ? [p.dWeights[i]] : [])));
+  }
+  if (!('points' in penalty)) throw new Error(`penalty ${name} has neither points nor weights`);
+  const shape = penalty.noiseShape(p.real.shape);
+  if (!shape) throw new Error(`penalty ${name} needs noise`);
+  const points = penalty.points({ real: p.real, fake: p.fake, noise: g.input(dStepInput(k, 'penalty_noise'), shape) });
+  const logits = g.withBindings(b.bindingsOf(p.dEntries, false), () => nets.D.forward(trainContext(), points, p.yReal));
+  return slopePenalty(logits, points);
 }
 
 export interface GeneratorForward {
   fake: Tensor;
   dFake: Tensor;
-  /** The hinge loss -mean(D(G(z))). */
+  /** G's loss (hinge: -mean D(G(z))). */
   loss: Tensor;
   /** Σ (σ0 − target)² (before β_σ), when nets.sigmaReg. */
   sigmaReg: Tensor | null;
@@ -124,7 +163,7 @@ export function generatorForward(b: StageBuilder, nets: TrainNetworks): Generato
   const fake = g.withBindings(b.bindingsOf(gEntries, false), () => G.forward(gCtx, { z, classes: { ids: yFake } }));
   const dFake = g.withBindings(b.bindingsOf(dEntries, true), () => D.forward(dCtx, fake, yFake));
   op.expectShape(dFake, [B, 1], 'D logits');
-  const loss = hingeGeneratorLoss(dFake);
+  const loss = LOSSES[nets.loss ?? 'hinge'].generator(dFake);
   // σ0 of each SN weight exactly as this forward computed it (a function of G's current weights)
   const regWeights = nets.sigmaReg ?? [];
   const sigmaReg = regWeights.length

@@ -23,6 +23,8 @@
  * plan. The trainer prefixes parameter names with 'G.', 'D.', 'G_ema.' (names must be
  * unique in one ONNX graph); state-dict paths (namedParams) are unaffected.
  */
+import { LOSSES, type LossName } from './losses.js';
+import { PENALTIES, type PenaltyName } from './penalties/penalties.js';
 import { Param } from '../engine/graph.js';
 import { CompiledGraph, Feed, Fetched, RuntimeOptions } from '../engine/runtime.js';
 import type { DiscriminatorModel, GeneratorModel } from '../models/interfaces.js';
@@ -54,6 +56,11 @@ export interface GanHyper {
   emaStart: number;
   /** γ of the R1 zero-centred gradient penalty on D: D_loss += γ/2 · mean ||∂D(x)/∂x||² over reals (0 / absent: off). */
   r1Gamma?: number;
+  /** The GAN loss (absent: hinge). */
+  loss?: LossName;
+  /** The study's penalty on D (absent or 'none': off), D_loss += penaltyWeight · penalty. */
+  penalty?: PenaltyName;
+  penaltyWeight?: number;
   /** σ0 regularisation of G's SN weights towards a fixed target or r · σ1 (absent: off); see sigma-regularization.ts. */
   sigmaReg?: SigmaRegTarget;
   /** β_σ of the σ0 regulariser (absent or 0: off). */
@@ -106,9 +113,12 @@ export interface IterationInputs {
   zs: Float32Array[];
   /** As many fake-label batches [batch], paired with zs. */
   yFakes: BigInt64Array[];
+  /** Penalties that take noise (wgan-gp, dragan): U[0, 1) of the penalty's noise shape, one per D micro-batch. */
+  penaltyNoise?: Float32Array[];
 }
 
 export interface DStepInputs {
+  penaltyNoise?: Float32Array;
   xReal: Float32Array;
   yReal: BigInt64Array;
   z: Float32Array;
@@ -128,6 +138,8 @@ export interface DStepResult {
   gradNorm: number;
   /** mean ||∂D(x_real)/∂x_real||² of this step (before γ/2), when r1Gamma > 0. */
   r1?: number;
+  /** The penalty of this step (before its weight), when one is on. */
+  penalty?: number;
 }
 
 /** With accumulation: gZ / dFake / dReal of the micro-batches concatenated in order, grads the summed gradient Adam used. */
@@ -252,6 +264,7 @@ export class GanTrainer {
       yReal: inputs.yReal.subarray(m * B, (m + 1) * B),
       z: inputs.zs[m],
       yFake: inputs.yFakes[m],
+      ...(inputs.penaltyNoise ? { penaltyNoise: inputs.penaltyNoise[m] } : {}),
     });
     const gIn = (j: number): GStepInputs => ({ z: inputs.zs[dMicro + j], yFake: inputs.yFakes[dMicro + j] });
     const itr = this.itr + 1; // upstream counts the iteration before running it (the EMA schedule sees it)
@@ -368,6 +381,17 @@ export class GanTrainer {
     return (this.hyper.r1Gamma ?? 0) > 0;
   }
 
+  private penaltyActive(): boolean {
+    return (this.hyper.penalty ?? 'none') !== 'none';
+  }
+
+  /** The noise shape of the active penalty for one D batch, if it takes noise. */
+  penaltyNoiseShape(): number[] | null {
+    if (!this.penaltyActive()) return null;
+    const R = this.G.resolution;
+    return PENALTIES[this.hyper.penalty!].noiseShape([this.batch, 3, R, R]);
+  }
+
   private sigmaRegActive(): boolean {
     return this.hyper.sigmaReg !== undefined && (this.hyper.sigmaRegStrength ?? 0) > 0;
   }
@@ -379,7 +403,7 @@ export class GanTrainer {
   /** The compiled stage `name` for the current settings (compiled on first use, then cached). */
   private stage<L extends StageLayout>(name: string, build: (nets: TrainNetworks) => L): Promise<CompiledStage<L>> {
     const ortho = this.orthoActive() ? this.hyper.orthoVariant : 'none';
-    const key = `${name}/${ortho}/r1:${this.r1Active()}/sigma:${this.sigmaRegActive()}`;
+    const key = `${name}/${ortho}/r1:${this.r1Active()}/sigma:${this.sigmaRegActive()}/loss:${this.hyper.loss ?? 'hinge'}/penalty:${this.hyper.penalty ?? 'none'}`;
     let s = this.stages.get(key) as Promise<CompiledStage<L>> | undefined;
     if (!s) {
       s = this.compile(key, () => build(this.networks(ortho)));
@@ -420,6 +444,8 @@ export class GanTrainer {
       orthoTargets: orthoTargets(this.G),
       batch: this.batch,
       r1: this.r1Active(),
+      ...(this.hyper.loss ? { loss: this.hyper.loss } : {}),
+      ...(this.penaltyActive() ? { penalty: this.hyper.penalty } : {}),
       sigmaReg: this.sigmaRegActive() ? sigmaRegWeights(this.G) : undefined,
     };
   }
@@ -463,7 +489,20 @@ export class GanTrainer {
       [dStepInput(k, 'z')]: d.z,
       [dStepInput(k, 'y_fake')]: d.yFake,
       ...(this.r1Active() ? { [dStepInput(k, 'r1_gamma')]: Float32Array.of(this.hyper.r1Gamma!) } : {}),
+      ...this.penaltyFeeds(k, d, what),
     };
+  }
+
+  private penaltyFeeds(k: number, d: DStepInputs, what: string): Record<string, Feed> {
+    if (!this.penaltyActive()) return {};
+    const feeds: Record<string, Feed> = { [dStepInput(k, 'penalty_weight')]: Float32Array.of(this.hyper.penaltyWeight ?? PENALTIES[this.hyper.penalty!].defaultWeight) };
+    const shape = this.penaltyNoiseShape();
+    if (shape) {
+      if (!d.penaltyNoise) throw new Error(`${what}: penalty ${this.hyper.penalty} needs penaltyNoise`);
+      checkLength(`${what} penaltyNoise`, d.penaltyNoise, shape.reduce((a, b) => a * b, 1));
+      feeds[dStepInput(k, 'penalty_noise')] = d.penaltyNoise;
+    }
+    return feeds;
   }
 
   /** Inputs `g.*` of one G batch (checked), σ0-regulariser targets included; not the update's scalars. */
@@ -510,7 +549,10 @@ export class GanTrainer {
 
     const run: StageRun = {
       dSteps: layout.dSteps.map((o) => ({
-        result: { lossReal: scalar(r, o.lossReal), lossFake: scalar(r, o.lossFake), gradNorm: scalar(r, o.gradNorm), ...(o.r1 ? { r1: scalar(r, o.r1) } : {}) },
+        result: {
+          lossReal: scalar(r, o.lossReal), lossFake: scalar(r, o.lossFake), gradNorm: scalar(r, o.gradNorm),
+          ...(o.r1 ? { r1: scalar(r, o.r1) } : {}), ...(o.penalty ? { penalty: scalar(r, o.penalty) } : {}),
+        },
         ...(o.trace
           ? { trace: { gZ: f32(o.trace.gZ), dFake: f32(o.trace.dFake), dReal: f32(o.trace.dReal), grads: byParam(o.trace.grads), after: byParam(o.trace.after) } }
           : {}),
@@ -550,7 +592,7 @@ export class GanTrainer {
     const K = micro.length;
     const [grad, apply] = await Promise.all([this.dGradStage(trace), this.dApplyStage()]);
     const sum = new Map<Param, Float32Array>();
-    const mean = { real: 0, fake: 0, r1: 0 };
+    const mean = { real: 0, fake: 0, r1: 0, penalty: 0 };
     const traced: Record<'gZ' | 'dFake' | 'dReal', Float32Array[]> = { gZ: [], dFake: [], dReal: [] };
     for (const [j, d] of micro.entries()) {
       const r = await this.runStage(grad, { ...this.dStepFeeds(0, d, `D micro-batch ${j}`), [ACC_DIVISOR]: Float32Array.of(K) });
@@ -559,6 +601,7 @@ export class GanTrainer {
       mean.real += scalar(r, grad.layout.lossReal) / K;
       mean.fake += scalar(r, grad.layout.lossFake) / K;
       if (grad.layout.r1) mean.r1 += scalar(r, grad.layout.r1) / K;
+      if (grad.layout.penalty) mean.penalty += scalar(r, grad.layout.penalty) / K;
       const t = grad.layout.trace;
       if (t) for (const key of ['gZ', 'dFake', 'dReal'] as const) traced[key].push(r[t[key]] as Float32Array);
     }
@@ -566,7 +609,10 @@ export class GanTrainer {
     for (const [p, name] of apply.layout.grads) feeds[name] = sum.get(p)!;
     const r = await this.runStage(apply, feeds);
     this.dOptim.step += 1;
-    const result: DStepResult = { lossReal: mean.real, lossFake: mean.fake, gradNorm: scalar(r, apply.layout.gradNorm), ...(grad.layout.r1 ? { r1: mean.r1 } : {}) };
+    const result: DStepResult = {
+      lossReal: mean.real, lossFake: mean.fake, gradNorm: scalar(r, apply.layout.gradNorm),
+      ...(grad.layout.r1 ? { r1: mean.r1 } : {}), ...(grad.layout.penalty ? { penalty: mean.penalty } : {}),
+    };
     if (!trace) return { result };
     const changed = new Set([...grad.layout.state.keys(), ...apply.layout.state.keys()]);
     const entries = [...this.G.namedParams(), ...this.D.namedParams()].map(([, p]) => p).filter((p) => changed.has(p));
@@ -643,6 +689,9 @@ function checkHyper(h: GanHyper): void {
   if (!(h.emaDecay >= 0 && h.emaDecay <= 1)) throw new Error(`emaDecay must be in [0, 1], got ${h.emaDecay}`);
   if (!(h.emaStart >= 0)) throw new Error(`emaStart must be >= 0, got ${h.emaStart}`);
   if (h.r1Gamma !== undefined && !(Number.isFinite(h.r1Gamma) && h.r1Gamma >= 0)) throw new Error(`r1Gamma must be >= 0, got ${h.r1Gamma}`);
+  if (h.loss !== undefined && !Object.hasOwn(LOSSES, h.loss)) throw new Error(`unknown loss ${h.loss}`);
+  if (h.penalty !== undefined && !Object.hasOwn(PENALTIES, h.penalty)) throw new Error(`unknown penalty ${h.penalty}`);
+  if (h.penaltyWeight !== undefined && !(Number.isFinite(h.penaltyWeight) && h.penaltyWeight >= 0)) throw new Error(`penaltyWeight must be >= 0, got ${h.penaltyWeight}`);
   checkSigmaReg(h.sigmaReg, h.sigmaRegStrength);
 }
 

@@ -5,6 +5,8 @@
  * Exit status: 0 done (or stopped by Ctrl-C with a checkpoint), 1 user error or a
  * diverged run, 3 collapse detected.
  */
+import { LOSSES, LOSS_NAMES } from '../../train/losses.js';
+import { PENALTIES, PENALTY_NAMES } from '../../train/penalties/penalties.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../../errors.js';
 import type { EvalInfo, PhaseInfo, ProgressInfo, TrainResult } from '../../train/run/train-run.js';
@@ -82,6 +84,9 @@ export function registerTrain(program: Command): void {
     .option('--standing-batch <b>', 'images per standing-statistics pass (default: --batch)', positiveInt)
     .addOption(new Option('--latent <dist>', 'latent distribution (default normal)').choices([...LATENT_DISTRIBUTIONS]))
     .option('--z-std <s>', 'scale of the latents (default 1)', num)
+    .addOption(new Option('--loss <loss>', `the GAN loss (default hinge, the paper's): ${LOSS_NAMES.map((n) => `${n}: ${LOSSES[n].description}`).join('; ')}`).choices([...LOSS_NAMES]))
+    .addOption(new Option('--penalty <p>', `a penalty on D from the large-scale study (default none): ${PENALTY_NAMES.filter((n) => n !== 'none').map((n) => `${n}: ${PENALTIES[n].description}`).join('; ')}`).choices([...PENALTY_NAMES]))
+    .option('--penalty-weight <l>', 'its weight λ: D loss += λ * penalty (default 10 for wgan-gp and dragan, 0.01 for l2)', num)
     .option('--r1-gamma <g>', 'R1 zero-centred gradient penalty on D: D loss += g/2 * mean |dD(x)/dx|^2 over reals (default 0 = off)', num)
     .option('--sigma-clamp <v>', "clamp the top singular value of G's weights to v after every G step", num)
     .option('--sigma-clamp-ratio <r>', "clamp the top singular value of G's weights to r * sigma1", num)

@@ -11,6 +11,8 @@
  * a small, fast network on the synthetic dataset, with learning rates and an EMA
  * horizon that suit a few hundred iterations.
  */
+import { LOSS_NAMES, type LossName } from '../losses.js';
+import { PENALTIES, PENALTY_NAMES, type PenaltyName } from '../penalties/penalties.js';
 import { UserError, inFile } from '../../errors.js';
 import type { OrthoVariant } from '../orthogonal-regularization.js';
 import { ORTHO_VARIANTS } from '../orthogonal-regularization.js';
@@ -104,6 +106,11 @@ export interface TrainConfig {
   zStd: number;
   /** R1 zero-centred gradient penalty weight γ on D (0: off). */
   r1Gamma: number;
+  /** The GAN loss (the paper's: hinge; absent in configs saved before it existed). */
+  loss?: LossName;
+  /** The study's penalty on D ('none': off) and its weight λ (null: the penalty's default). */
+  penalty?: PenaltyName;
+  penaltyWeight?: number | null;
   sigmaClamp: SigmaClamp;
   sigmaReg: SigmaReg;
   /** β_σ of the σ0 regulariser (G_loss += β_σ Σ (σ0 − target)²). */
@@ -178,6 +185,9 @@ function paperDefaults(resolution: number, arch: Arch): TrainConfig {
     latent: 'normal',
     zStd: 1,
     r1Gamma: 0,
+    loss: 'hinge',
+    penalty: 'none',
+    penaltyWeight: null,
     sigmaClamp: null,
     sigmaReg: null,
     sigmaRegStrength: 0,
@@ -292,6 +302,10 @@ export function validateConfig(c: TrainConfig): void {
   if (!LATENT_DISTRIBUTIONS.includes(c.latent)) bad(`--latent must be one of ${LATENT_DISTRIBUTIONS.join(', ')}, got ${c.latent}`);
   posNum(c.zStd, '--z-std');
   if (!(Number.isFinite(c.r1Gamma) && c.r1Gamma >= 0)) bad(`--r1-gamma must be >= 0, got ${c.r1Gamma}`);
+  if (c.loss != null && !(LOSS_NAMES as readonly string[]).includes(c.loss)) bad(`--loss must be one of ${LOSS_NAMES.join(', ')}, got ${c.loss}`);
+  if (c.penalty != null && !(PENALTY_NAMES as readonly string[]).includes(c.penalty)) bad(`--penalty must be one of ${PENALTY_NAMES.join(', ')}, got ${c.penalty}`);
+  if (c.penaltyWeight != null && !(Number.isFinite(c.penaltyWeight) && c.penaltyWeight >= 0)) bad(`--penalty-weight must be >= 0, got ${c.penaltyWeight}`);
+  if (c.penaltyWeight != null && (c.penalty ?? 'none') === 'none') bad('--penalty-weight needs --penalty wgan-gp, dragan or l2');
   // Stored configs (resume) come from a file: the optional settings must have their shapes, not just their ranges.
   const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
   if (c.data != null && typeof c.data !== 'string') bad(`--data must be a path, got ${typeof c.data}`);
@@ -346,6 +360,8 @@ export function hyperOf(c: TrainConfig): GanHyper {
     emaDecay: c.emaDecay,
     emaStart: c.emaStart,
     r1Gamma: c.r1Gamma,
+    ...(c.loss && c.loss !== 'hinge' ? { loss: c.loss } : {}),
+    ...(c.penalty && c.penalty !== 'none' ? { penalty: c.penalty, penaltyWeight: c.penaltyWeight ?? PENALTIES[c.penalty].defaultWeight } : {}),
     ...(c.sigmaReg ? { sigmaReg: c.sigmaReg, sigmaRegStrength: c.sigmaRegStrength } : {}),
   };
 }
@@ -358,7 +374,7 @@ const FIXED: (keyof TrainConfig)[] = [
 /** Fields that change the optimisation: allowed on resume, but the continuation is then no exact replay. */
 const TUNABLE: (keyof TrainConfig)[] = [
   'gLr', 'dLr', 'gBetas', 'dBetas', 'adamEps', 'orthoBeta', 'orthoVariant', 'emaDecay', 'emaStart', 'standingPasses', 'standingBatch',
-  'latent', 'zStd', 'r1Gamma', 'sigmaClamp', 'sigmaReg', 'sigmaRegStrength', 'graphs',
+  'latent', 'zStd', 'r1Gamma', 'loss', 'penalty', 'penaltyWeight', 'sigmaClamp', 'sigmaReg', 'sigmaRegStrength', 'graphs',
 ];
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -409,8 +425,11 @@ function typeMismatch(model: unknown, value: unknown, path: string): string | nu
 
 export function parseStoredConfig(json: unknown, source: string): TrainConfig {
   if (!json || typeof json !== 'object') throw new UserError(`${source}: no training configuration in the checkpoint`);
-  // runs saved before the σ0 regulariser / gradient accumulation / the architecture registry existed had them off
-  const c = { sigmaReg: null, sigmaRegStrength: 0, dAccumulations: 1, gAccumulations: 1, dNorm: 'spectral', unconditional: false, ...(json as object) } as TrainConfig;
+  // runs saved before the σ0 regulariser / gradient accumulation / the architecture registry / the study's losses existed had them off
+  const c = {
+    sigmaReg: null, sigmaRegStrength: 0, dAccumulations: 1, gAccumulations: 1, dNorm: 'spectral', unconditional: false, loss: 'hinge', penalty: 'none', penaltyWeight: null,
+    ...(json as object),
+  } as TrainConfig;
   const defaults = paperDefaults(32, 'biggan');
   const missing = (Object.keys(defaults) as (keyof TrainConfig)[]).filter((k) => !(k in c));
   if (missing.length) throw new UserError(`${source}: the stored training configuration lacks ${missing.join(', ')}`);

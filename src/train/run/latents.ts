@@ -21,8 +21,8 @@ import { Rng } from '../../random/rng.js';
 export type LatentDistribution = 'normal' | 'uniform' | 'bernoulli' | 'censored-normal';
 export const LATENT_DISTRIBUTIONS: readonly LatentDistribution[] = ['normal', 'uniform', 'bernoulli', 'censored-normal'];
 
-export type Stream = 'noise' | 'standing' | 'sheet' | 'init';
-const STREAM_IDS: Record<Stream, number> = { noise: 1, standing: 2, sheet: 3, init: 4 };
+export type Stream = 'noise' | 'standing' | 'sheet' | 'init' | 'penalty';
+const STREAM_IDS: Record<Stream, number> = { noise: 1, standing: 2, sheet: 3, init: 4, penalty: 5 };
 
 function mix32(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
@@ -99,4 +99,14 @@ export function iterationNoise(spec: NoiseSpec, itr: number): { zs: Float32Array
     yFakes.push(drawClasses(rng, spec.batch, spec.numClasses));
   }
   return { zs, yFakes };
+}
+
+/**
+ * The uniform noise of a penalty (wgan-gp's α, dragan's u) for iteration `itr`: one array of
+ * `size` values per D micro-batch, from a stream of its own, so runs without a penalty draw
+ * exactly what they drew before and a resumed run draws what the uninterrupted one did.
+ */
+export function iterationPenaltyNoise(seed: number, itr: number, batches: number, size: number): Float32Array[] {
+  const rng = streamRng(seed, 'penalty', itr);
+  return Array.from({ length: batches }, () => Float32Array.from({ length: size }, () => rng.uniform()));
 }

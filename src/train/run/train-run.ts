@@ -39,7 +39,7 @@ import { emaDecayAt } from '../ema.js';
 import { hyperOf, mergeForResume, parseStoredConfig, resolveConfig, type TrainConfig, type TrainFlags } from './config.js';
 import { buildForFile } from '../../models/load-state.js';
 import { buildRunModels, type RunModels } from './build-models.js';
-import { drawClasses, drawLatents, iterationNoise, streamRng, type NoiseSpec } from './latents.js';
+import { drawClasses, drawLatents, iterationNoise, iterationPenaltyNoise, streamRng, type NoiseSpec } from './latents.js';
 import { RunDir } from './run-dir.js';
 import { RunLog } from './run-log.js';
 import { CollapseWatch, watchedLayers, type CollapseSignal } from './collapse-watch.js';
@@ -149,11 +149,12 @@ interface Window {
   gGradTotal: number;
   /** Sums of R1 (last D step) and of the σ0 regulariser term (logged only when those are on). */
   r1: number;
+  penalty: number;
   sigmaReg: number;
   seconds: number;
 }
 
-const emptyWindow = (): Window => ({ n: 0, dReal: 0, dFake: 0, g: 0, dGrad: 0, gGrad: 0, gGradTotal: 0, r1: 0, sigmaReg: 0, seconds: 0 });
+const emptyWindow = (): Window => ({ n: 0, dReal: 0, dFake: 0, g: 0, dGrad: 0, gGrad: 0, gGradTotal: 0, r1: 0, penalty: 0, sigmaReg: 0, seconds: 0 });
 
 export class TrainRun {
   private step = 0;
@@ -380,8 +381,12 @@ export class TrainRun {
           if (!c.unconditional) yReal.set(b.labels, k * B);
         }
         const noise = iterationNoise(this.noiseSpec(), this.step + 1);
+        const penaltyShape = this.trainer.penaltyNoiseShape();
+        const penaltyNoise = penaltyShape
+          ? iterationPenaltyNoise(c.seed, this.step + 1, c.dSteps * c.dAccumulations, penaltyShape.reduce((a, b) => a * b, 1))
+          : undefined;
         if (this.opts.faultNanAtStep === this.step + 1) poison(this.models.D);
-        const r = await this.trainer.iteration({ xReal, yReal, ...noise });
+        const r = await this.trainer.iteration({ xReal, yReal, ...noise, ...(penaltyNoise ? { penaltyNoise } : {}) });
         const bad = nonFinite(r);
         if (bad) return this.diverged(r.itr, bad);
         this.step = r.itr;
@@ -441,6 +446,7 @@ export class TrainRun {
       g_grad_norm: w.gGrad / n,
       g_grad_norm_total: w.gGradTotal / n,
       ...(c.r1Gamma > 0 ? { r1: w.r1 / n, r1_gamma: c.r1Gamma } : {}),
+      ...(c.penalty && c.penalty !== 'none' ? { penalty: w.penalty / n } : {}),
       ...(c.sigmaReg ? { sigma_reg: w.sigmaReg / n } : {}),
       g_lr: c.gLr,
       d_lr: c.dLr,
@@ -711,6 +717,7 @@ function accumulate(w: Window, r: IterationResult, seconds: number): Window {
     gGrad: w.gGrad + r.gStep.gradNorm,
     gGradTotal: w.gGradTotal + r.gStep.gradNormWithOrtho,
     r1: w.r1 + (r.dSteps[r.dSteps.length - 1].r1 ?? 0),
+    penalty: w.penalty + (r.dSteps[r.dSteps.length - 1].penalty ?? 0),
     sigmaReg: w.sigmaReg + (r.gStep.sigmaReg ?? 0),
     seconds: w.seconds + seconds,
   };
