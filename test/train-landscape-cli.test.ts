@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { biggan, endsWithError, isCleanError } from './cli-helpers.js';
 import { readNpy } from '../src/io/npy.js';
-import { assertSameCheckpointTensors } from './checkpoint-compare.js';
+import { assertSameCheckpointTensors, straightAndResumed } from './checkpoint-compare.js';
 import { readCheckpoint } from '../src/models/checkpoint.js';
 import { readTrainingCheckpoint } from '../src/train/run/train-checkpoint.js';
 import { readRunLog } from '../src/train/run/run-log.js';
@@ -98,14 +98,9 @@ test('--d-norm: each normalisation trains, and D holds what it names', () => {
 
 test('resume: resnet-cifar (batch norm in D, unconditional) for 2 steps, then --resume to 4 == 4 straight, bit for bit', () => {
   const args = ['train', '--arch', 'resnet-cifar', '--d-norm', 'batch', '--unconditional', ...TINY, '--checkpoint-every', '2', '--seed', '7', '--ema-start', '1'];
-  const a = path.join(tmp, 'straight');
-  const b = path.join(tmp, 'resumed');
-  assert.equal(biggan([...args, '--steps', '4', '--out', a]).status, 0);
-  assert.equal(biggan([...args, '--steps', '2', '--out', b]).status, 0);
-  const r = biggan(['train', '--out', b, '--resume', '--steps', '4']);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /resuming .* at step 2 of 4/);
-  const cb = assertSameCheckpointTensors(a, b);
+  const { straight, resumed: b, stderr } = straightAndResumed(args, tmp);
+  assert.match(stderr, /resuming .* at step 2 of 4/);
+  const cb = assertSameCheckpointTensors(straight, b);
   assert.equal(cb.meta.config.arch, 'resnet-cifar');
   assert.ok(cb.tensors.has('D.blocks.0.norm1.stored_mean') && cb.tensors.has('D_adam.blocks.0.conv1.weight.exp_avg'));
   // the architecture, its D normalisation and the conditioning are the run's: a resume cannot change them
