@@ -16,9 +16,7 @@ import type { GeneratorModel } from '../src/models/interfaces.js';
 import { InceptionV3, INCEPTION_INPUT_SIZE } from '../src/metrics/inception/inception-v3.js';
 import { StageBuilder } from '../src/train/stage-builder.js';
 import { buildIterationGraph } from '../src/train/iteration-graph.js';
-import type { TrainNetworks } from '../src/train/step-parts.js';
 import { GanTrainer } from '../src/train/train-step.js';
-import type { OrthoVariant } from '../src/train/orthogonal-regularization.js';
 import { buildRunModels } from '../src/train/run/build-models.js';
 import { hyperOf, resolveConfig, TrainFlags } from '../src/train/run/config.js';
 
@@ -124,7 +122,7 @@ export function trainingIterationFlops(flags: TrainFlags, numClasses: number): I
   const { G, D, G_ema } = buildRunModels(c, numClasses, { init: false });
   const trainer = new GanTrainer({ G, D, G_ema, hyper: hyperOf(c), batch: c.batch, graphs: 'per-step' });
   // the trainer's own network bundle (ortho targets, Adam states, EMA copy)
-  const nets = (trainer as unknown as { networks(o: OrthoVariant): TrainNetworks }).networks(c.orthoVariant);
+  const nets = trainer.trainNetworks();
   const dStep = bothCounts(() => stageFlops(() => buildIterationGraph(nets, { dSteps: 1, gStep: false, trace: false })));
   const gStep = bothCounts(() => stageFlops(() => buildIterationGraph(nets, { dSteps: 0, gStep: true, trace: false })));
   const trainable = (m: typeof G | typeof D): number => m.namedParams().reduce((n, [, p]) => n + (p.trainable ? p.data.length : 0), 0);

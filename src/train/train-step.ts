@@ -117,6 +117,15 @@ export interface IterationInputs {
   penaltyNoise?: Float32Array[];
 }
 
+/** What makes one compiled training graph differ from another besides batch and stage. */
+interface GraphStructure {
+  ortho: OrthoVariant;
+  r1: boolean;
+  sigmaReg: boolean;
+  loss: LossName;
+  penalty: PenaltyName;
+}
+
 export interface DStepInputs {
   penaltyNoise?: Float32Array;
   xReal: Float32Array;
@@ -401,12 +410,26 @@ export class GanTrainer {
   }
 
   /** The compiled stage `name` for the current settings (compiled on first use, then cached). */
+  /**
+   * Everything about the current settings that changes a graph's structure (not its scalar inputs):
+   * the networks are built from it and compiled stages are cached under it, so the two cannot disagree.
+   */
+  private graphStructure(): GraphStructure {
+    return {
+      ortho: this.orthoActive() ? this.hyper.orthoVariant : 'none',
+      r1: this.r1Active(),
+      sigmaReg: this.sigmaRegActive(),
+      loss: this.hyper.loss ?? 'hinge',
+      penalty: this.hyper.penalty ?? 'none',
+    };
+  }
+
   private stage<L extends StageLayout>(name: string, build: (nets: TrainNetworks) => L): Promise<CompiledStage<L>> {
-    const ortho = this.orthoActive() ? this.hyper.orthoVariant : 'none';
-    const key = `${name}/${ortho}/r1:${this.r1Active()}/sigma:${this.sigmaRegActive()}/loss:${this.hyper.loss ?? 'hinge'}/penalty:${this.hyper.penalty ?? 'none'}`;
+    const structure = this.graphStructure();
+    const key = `${name}/${JSON.stringify(structure)}`;
     let s = this.stages.get(key) as Promise<CompiledStage<L>> | undefined;
     if (!s) {
-      s = this.compile(key, () => build(this.networks(ortho)));
+      s = this.compile(key, () => build(this.networks(structure)));
       this.stages.set(key, s);
       s.catch(() => this.stages.delete(key));
     }
@@ -433,20 +456,25 @@ export class GanTrainer {
     return this.stage(`acc:g-apply/${trace}`, (nets) => buildGApplyStage(nets, trace));
   }
 
-  private networks(ortho: OrthoVariant): TrainNetworks {
+  /** The network bundle the current settings' stages are built from (the bench counts their FLOPs). */
+  trainNetworks(): TrainNetworks {
+    return this.networks(this.graphStructure());
+  }
+
+  private networks(s: GraphStructure): TrainNetworks {
     return {
       G: this.G,
       D: this.D,
       G_ema: this.G_ema,
       gAdam: this.gOptim,
       dAdam: this.dOptim,
-      orthoVariant: ortho,
+      orthoVariant: s.ortho,
       orthoTargets: orthoTargets(this.G),
       batch: this.batch,
-      r1: this.r1Active(),
-      ...(this.hyper.loss ? { loss: this.hyper.loss } : {}),
-      ...(this.penaltyActive() ? { penalty: this.hyper.penalty } : {}),
-      sigmaReg: this.sigmaRegActive() ? sigmaRegWeights(this.G) : undefined,
+      r1: s.r1,
+      loss: s.loss,
+      penalty: s.penalty,
+      sigmaReg: s.sigmaReg ? sigmaRegWeights(this.G) : undefined,
     };
   }
 
