@@ -254,6 +254,23 @@ interface Results {
   directLabel: string;
 }
 
+/** Other processes above this many cores make a round's part contended (2 threads then wait on each other). */
+const CONTENDED_CORES = 0.25;
+
+function contended(r: Results): string {
+  const parts: string[] = [];
+  const rounds = (loads: number[]): string => loads.flatMap((l, i) => (l > CONTENDED_CORES ? [String(i + 1)] : [])).join(', ');
+  const add = (label: string, loads: number[]): void => {
+    const rs = rounds(loads);
+    if (rs) parts.push(`${label} round${rs.includes(',') ? 's' : ''} ${rs}`);
+  };
+  add('Node', r.node.map((x) => x.otherLoad));
+  for (const t of THREADS) add(`Chromium ${t} thread${t > 1 ? 's' : ''}`, r.browser[t]!.map((x) => x.otherLoad));
+  return parts.length
+    ? `Contended (other processes above ${CONTENDED_CORES} cores: figures shared the CPU with them): ${parts.join('; ')}.`
+    : `No part ran beside other processes above ${CONTENDED_CORES} cores.`;
+}
+
 function report(r: Results): string {
   const n1 = median(r.node.map((x) => x.batch1));
   const perImage: (string | number)[][] = [];
@@ -313,7 +330,7 @@ function report(r: Results): string {
     `Model download: ${mib(r.site.model.bytes)} MiB fp32${r.fp16 ? `, ${mib(r.fp16.model.bytes)} MiB with \`--fp16\`` : ''} (the ONNX file; "served" is everything the server sent with status 200 during the visit: page, app, onnxruntime-web, model). ` +
       `Cold = fresh Chromium profile; warm = the same profile after a browser restart. "before script" is navigation start to the app's first line (HTML, app.js); "download / cache read", "session" (onnxruntime-web: WebAssembly fetch and compile, model parse, graph optimization) and "rest" (model.json, the onnxruntime-web module, the first image's run and drawing) are the page's own split; the cold download includes writing the model into the Cache API.`,
     `Peak memory: largest sampled sum of RSS over the Chromium process tree from browser start to close (warm: including the grid and the timed images; shared pages counted once per process) and the renderer's own peak (VmHWM); Node's is the whole process's peak RSS (GNU time).`,
-    `Other processes: the machine's CPU time minus the bench's own (its process and children) over each round's part, in cores of ${os.cpus().length}; load average (1 min) before / after the section ${r.loadBefore.toFixed(2)} / ${r.loadAfter.toFixed(2)}.`,
+    `Other processes: the machine's CPU time minus the bench's own (its process and children) over each round's part (for Chromium: both visits and the timed images), in cores of ${os.cpus().length}; load average (1 min) before / after the section ${r.loadBefore.toFixed(2)} / ${r.loadAfter.toFixed(2)}. ${contended(r)}`,
     ...(errors.length ? [`Page errors: ${[...new Set(errors)].slice(0, 3).join('; ')}`] : []),
   ];
   return [
