@@ -29,6 +29,13 @@ export function measureProcess(cmd: string, args: string[], env: Record<string, 
   return { wallS: wall, peakRssMiB: rssKb / 1024, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The direct entry point: node_modules/.bin/biggan where npm linked it, else the file it links to. */
+export function directEntry(): { cmd: string; pre: string[]; label: string } {
+  const bin = path.resolve('node_modules/.bin/biggan');
+  if (fs.existsSync(bin)) return { cmd: bin, pre: [], label: 'node_modules/.bin/biggan sample' };
+  return { cmd: process.execPath, pre: [path.resolve('dist/src/cli/main.js')], label: 'node dist/src/cli/main.js sample (what node_modules/.bin/biggan runs where npm links it)' };
+}
+
 /** The last stdout line of a measured process, parsed as JSON (the scripts' result line). */
 export function lastJson<T>(m: ProcessMeasurement): T {
   return JSON.parse(m.stdout.trim().split('\n').pop()!) as T;

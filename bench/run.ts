@@ -3,14 +3,16 @@
  * at its best (../shared/bench/torch_ref.py and bench/pytorch/*.py), medians over N
  * interleaved rounds (default 3), each workload's achieved GFLOP/s and its share of the
  * machine's ceiling (the faster side's GFLOP/s on one large 3x3 convolution, measured
- * first). Sections: ceiling, sampling, training, inception (default all). Results go to
- * stdout and .bench-out/results.md. --quick is a smoke test of the bench itself (N = 8
- * only, 1 timed training iteration, 16 Inception images): its figures are measured but not
- * the ones to publish. --single-graph adds the training row of `biggan train --graphs single`
- * (off by default: it adds a third of the bench's time).
+ * first). Sections: ceiling, sampling, training, inception (the default: all four), and
+ * browser (only when named: our own runtimes in Chromium and Node, no PyTorch, no ceiling).
+ * Results go to stdout and .bench-out/results.md. --quick is a smoke test of the bench itself
+ * (N = 8 only, 1 timed training iteration, 16 Inception images, 2 timed browser images): its
+ * figures are measured but not the ones to publish. --single-graph adds the training row of
+ * `biggan train --graphs single` (off by default: it adds a third of the bench's time).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { benchBrowser } from './browser.js';
 import { benchCeiling } from './ceiling.js';
 import { benchSampling } from './sampling.js';
 import { benchTraining } from './training.js';
@@ -18,8 +20,10 @@ import { benchInception } from './inception.js';
 import { machineLine, torchRef } from './measure.js';
 
 const OUT = path.resolve('.bench-out');
-const SECTIONS = ['ceiling', 'sampling', 'training', 'inception'] as const;
+const SECTIONS = ['ceiling', 'sampling', 'training', 'inception', 'browser'] as const;
 type Section = (typeof SECTIONS)[number];
+/** The sections against PyTorch, which report shares of the ceiling: what a plain `npm run bench` runs. */
+const PYTORCH_SECTIONS: Section[] = ['ceiling', 'sampling', 'training', 'inception'];
 
 function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick: boolean; single: boolean } {
   let rounds = 3;
@@ -36,7 +40,7 @@ function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick
     else if ((SECTIONS as readonly string[]).includes(a)) sections.push(a as Section);
     else fail(`unknown bench argument ${a}; sections: ${SECTIONS.join(', ')}; options: --rounds N, --quick, --single-graph`);
   }
-  return { sections: sections.length ? sections : [...SECTIONS], rounds, quick, single };
+  return { sections: sections.length ? sections : PYTORCH_SECTIONS, rounds, quick, single };
 }
 
 function fail(msg: string): never {
@@ -46,7 +50,8 @@ function fail(msg: string): never {
 
 async function main(): Promise<void> {
   const { sections, rounds, quick, single } = parseArgs(process.argv.slice(2));
-  torchRef(); // one-line failure up front when the baseline is missing
+  const ceilingNeeded = sections.some((s) => PYTORCH_SECTIONS.includes(s));
+  if (ceilingNeeded) torchRef(); // one-line failure up front when the baseline is missing
   fs.mkdirSync(OUT, { recursive: true });
   const machine = machineLine();
   console.log(`# biggan-ts benchmarks\n\n${new Date().toISOString()}; ${machine}; ${rounds} interleaved round${rounds > 1 ? 's' : ''}${quick ? ' (--quick smoke test)' : ''}`);
@@ -55,23 +60,25 @@ async function main(): Promise<void> {
     report += `\n## ${name}\n\n${text}\n`;
     console.log(`\n## ${name}\n\n${text}`);
   };
-  // The ceiling comes first: every other section reports its share of it. When it is not
-  // asked for, a quick one-round measurement stands in.
-  console.error(`running ceiling${sections.includes('ceiling') ? '' : ' (quick, 1 round)'} ...`);
-  const ceiling = await benchCeiling({ rounds: sections.includes('ceiling') ? rounds : 1 });
-  if (sections.includes('ceiling')) emit('ceiling', ceiling.table);
-  else console.log(`\n(ceiling: ${ceiling.gflops.toFixed(0)} GFLOP/s, one quick round: ours ${ceiling.oursGflops.toFixed(0)}, PyTorch ${ceiling.torchGflops.toFixed(0)})`);
+  // The ceiling comes first: the PyTorch sections report their share of it. When it is not
+  // asked for, a quick one-round measurement stands in; the browser section needs none.
+  if (ceilingNeeded) console.error(`running ceiling${sections.includes('ceiling') ? '' : ' (quick, 1 round)'} ...`);
+  const ceiling = ceilingNeeded ? await benchCeiling({ rounds: sections.includes('ceiling') ? rounds : 1 }) : undefined;
+  if (ceiling && sections.includes('ceiling')) emit('ceiling', ceiling.table);
+  else if (ceiling) console.log(`\n(ceiling: ${ceiling.gflops.toFixed(0)} GFLOP/s, one quick round: ours ${ceiling.oursGflops.toFixed(0)}, PyTorch ${ceiling.torchGflops.toFixed(0)})`);
+  const gflops = (): number => ceiling!.gflops;
   const run: Record<Exclude<Section, 'ceiling'>, () => Promise<string>> = {
-    sampling: () => benchSampling(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { counts: [8] } : {}) }),
-    training: () => benchTraining(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { iters: 1, single: false } : { single }) }),
-    inception: () => benchInception(OUT, { rounds, ceiling: ceiling.gflops, ...(quick ? { images: 16, repeats: 1 } : {}) }),
+    sampling: () => benchSampling(OUT, { rounds, ceiling: gflops(), ...(quick ? { counts: [8] } : {}) }),
+    training: () => benchTraining(OUT, { rounds, ceiling: gflops(), ...(quick ? { iters: 1, single: false } : { single }) }),
+    inception: () => benchInception(OUT, { rounds, ceiling: gflops(), ...(quick ? { images: 16, repeats: 1 } : {}) }),
+    browser: () => benchBrowser(OUT, { rounds, quick }),
   };
   for (const name of sections) {
     if (name === 'ceiling') continue;
     console.error(`running ${name} ...`);
     emit(name, await run[name]());
   }
-  if (!sections.includes('ceiling')) report += `\nCeiling (quick, 1 round): ${ceiling.gflops.toFixed(0)} GFLOP/s (ours ${ceiling.oursGflops.toFixed(0)}, PyTorch ${ceiling.torchGflops.toFixed(0)}).\n`;
+  if (ceiling && !sections.includes('ceiling')) report += `\nCeiling (quick, 1 round): ${ceiling.gflops.toFixed(0)} GFLOP/s (ours ${ceiling.oursGflops.toFixed(0)}, PyTorch ${ceiling.torchGflops.toFixed(0)}).\n`;
   fs.writeFileSync(path.join(OUT, 'results.md'), report);
 }
 

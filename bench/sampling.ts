@@ -17,7 +17,7 @@ import { readNpy } from '../src/io/npy.js';
 import { loadGenerator } from '../src/models/checkpoint.js';
 import { Sampler } from '../src/sample/sampler.js';
 import { generatorFlopsPerImage } from './flops.js';
-import { interleaved, markdownTable, measureProcess, median, ProcessMeasurement, rates, runTorchRef, torchRef } from './measure.js';
+import { directEntry, interleaved, markdownTable, measureProcess, median, ProcessMeasurement, rates, runTorchRef, torchRef } from './measure.js';
 
 const BATCH = 8;
 const TRUNCATION = '0.4';
@@ -79,13 +79,6 @@ async function oursSteady(sampler: Sampler, zDim: number, numClasses: number, re
     times.push((performance.now() - t) / 1000);
   }
   return median(times);
-}
-
-/** The direct entry point: node_modules/.bin/biggan where npm linked it, else the file it links to. */
-function directEntry(): { cmd: string; pre: string[]; label: string } {
-  const bin = path.resolve('node_modules/.bin/biggan');
-  if (fs.existsSync(bin)) return { cmd: bin, pre: [], label: 'node_modules/.bin/biggan sample' };
-  return { cmd: process.execPath, pre: [path.resolve('dist/src/cli/main.js')], label: 'node dist/src/cli/main.js sample (what node_modules/.bin/biggan runs where npm links it)' };
 }
 
 export async function benchSampling(outDir: string, opts: { rounds: number; ceiling: number; counts?: number[] }): Promise<string> {

@@ -12,7 +12,7 @@ export const CHROMIUM = process.env.BIGGAN_CHROMIUM ?? '/usr/bin/chromium';
 
 // Without the background-networking flags Chromium keeps dialling Google's hosts, which this
 // closed network refuses (ENGINE-NOTES / env notes).
-const BASE_ARGS = [
+export const BASE_ARGS = [
   '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
 ];
