@@ -1,0 +1,189 @@
+/**
+ * Runs (or resumes) every trial of a spec in DIR:
+ *
+ *   DIR/sweep.json            the spec and each trial's status (rewritten atomically on every change)
+ *   DIR/trials/<id>/          a normal training run directory, plus result.json once finished
+ *
+ * Re-running continues where it stopped: finished trials (result.json) are kept,
+ * interrupted ones resume from their checkpoint. Trials go through a TrialExecutor, the
+ * seam a distributed queue implements; the local one runs `workers` child processes.
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { readResult, type TrialJob, type TrialOutcome, type TrialResult } from './run-trial.js';
+import type { SweepSpec } from './spec.js';
+import type { ChildMessage } from './trial-process.js';
+import { canonicalJson, trialsOf, type Trial } from './trials.js';
+import type { Json } from './spec.js';
+
+/** Runs one trial somewhere; resolves with its outcome (abort: stop it with a checkpoint, resolve 'interrupted'). */
+export interface TrialExecutor {
+  /** How many trials it runs at once. */
+  readonly slots: number;
+  run(job: TrialJob, signal: AbortSignal, onNote?: (line: string) => void): Promise<TrialOutcome>;
+}
+
+/**
+ * Trials in child processes on this machine, `slots` at once. Child processes rather than
+ * worker threads: each trial gets its own onnxruntime thread pools and memory, a crash
+ * (or an out-of-memory kill) loses one trial rather than the sweep, and a signal stops a
+ * trial the way it stops `biggan train`.
+ */
+export class LocalExecutor implements TrialExecutor {
+  constructor(readonly slots: number) {}
+
+  run(job: TrialJob, signal: AbortSignal, onNote?: (line: string) => void): Promise<TrialOutcome> {
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'trial-process.js');
+    const child = fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const stop = (): void => void child.kill('SIGINT');
+    if (signal.aborted) stop();
+    signal.addEventListener('abort', stop, { once: true });
+    return new Promise<TrialOutcome>((resolve, reject) => {
+      let answer: ChildMessage | null = null;
+      child.on('message', (m: ChildMessage) => {
+        if (m.kind === 'note') onNote?.(m.line);
+        else answer = m;
+      });
+      child.on('error', reject);
+      child.on('exit', (code, sig) => {
+        signal.removeEventListener('abort', stop);
+        const a = answer as ChildMessage | null;
+        if (a?.kind === 'outcome') resolve(a.outcome);
+        else if (a?.kind === 'error') reject(a.user ? new UserError(`trial ${job.trial.id}: ${a.message}`) : new Error(`trial ${job.trial.id}: ${a.message}`));
+        else reject(new Error(`trial ${job.trial.id}: its process ended (${sig ?? `exit ${code}`}) without an answer${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
+      });
+      child.send(job);
+    });
+  }
+}
+
+export type TrialStatus = 'pending' | 'running' | 'interrupted' | 'finished' | 'failed';
+
+export interface TrialState {
+  id: string;
+  settingId: string;
+  setting: Trial['setting'];
+  seed: number;
+  status: TrialStatus;
+  /** Iterations done when it was interrupted. */
+  step?: number;
+  error?: string;
+  result?: TrialResult;
+}
+
+export interface SweepState {
+  spec: SweepSpec;
+  trials: TrialState[];
+}
+
+export function sweepFile(dir: string): string {
+  return path.join(dir, 'sweep.json');
+}
+
+export function trialDir(dir: string, id: string): string {
+  return path.join(dir, 'trials', id);
+}
+
+export function readSweepState(dir: string): SweepState {
+  const f = sweepFile(dir);
+  if (!fs.existsSync(f)) throw new UserError(`${dir} is not a sweep directory (no sweep.json; run \`biggan sweep SPEC.json --out ${dir}\`)`);
+  try {
+    return JSON.parse(fs.readFileSync(f, 'utf8')) as SweepState;
+  } catch {
+    throw new UserError(`${f}: not valid JSON`);
+  }
+}
+
+export interface SweepOptions {
+  /** Trials at once (default 1) with the local executor. */
+  workers?: number;
+  executor?: TrialExecutor;
+  /** Abort: running trials stop with a checkpoint, nothing new starts. */
+  signal?: AbortSignal;
+  /** Lines about trials starting, ending, being interrupted. */
+  onNote?: (line: string) => void;
+}
+
+export interface SweepSummary {
+  total: number;
+  finished: number;
+  interrupted: number;
+  failed: number;
+  /** Finished before this call (kept, not re-run). */
+  kept: number;
+}
+
+export async function runSweep(spec: SweepSpec, dir: string, opts: SweepOptions = {}): Promise<SweepSummary> {
+  const workers = opts.workers ?? 1;
+  if (!(Number.isInteger(workers) && workers > 0)) throw new UserError(`--workers must be a positive integer, got ${workers}`);
+  const executor = opts.executor ?? new LocalExecutor(workers);
+  const note = opts.onNote ?? (() => {});
+  const signal = opts.signal ?? new AbortController().signal;
+  fs.mkdirSync(path.join(dir, 'trials'), { recursive: true });
+  if (fs.existsSync(sweepFile(dir))) {
+    const old = readSweepState(dir);
+    if (canonicalJson(old.spec as unknown as Json) !== canonicalJson(JSON.parse(JSON.stringify(spec)) as Json)) {
+      throw new UserError(`${dir} holds a sweep with a different spec (use another --out, or the spec it was started with)`);
+    }
+  }
+  const trials = trialsOf(spec);
+  const states: TrialState[] = trials.map((t) => {
+    const result = readResult(trialDir(dir, t.id));
+    return { id: t.id, settingId: t.settingId, setting: t.setting, seed: t.seed, status: result ? 'finished' : 'pending', ...(result ? { result } : {}) };
+  });
+  const save = (): void => writeFileAtomic(sweepFile(dir), Buffer.from(JSON.stringify({ spec, trials: states }, null, 2) + '\n'));
+  save();
+  const kept = states.filter((s) => s.status === 'finished').length;
+  const threads = Math.max(1, Math.floor((os.availableParallelism?.() ?? os.cpus().length) / executor.slots));
+  const queue = trials.filter((_, i) => states[i].status !== 'finished');
+  if (kept) note(`${kept} of ${trials.length} trials already finished`);
+  let firstError: Error | null = null;
+  const slot = async (): Promise<void> => {
+    for (;;) {
+      if (signal.aborted || firstError) return;
+      const trial = queue.shift();
+      if (!trial) return;
+      const st = states[trials.indexOf(trial)];
+      const tdir = trialDir(dir, trial.id);
+      st.status = 'running';
+      delete st.step;
+      save();
+      note(`trial ${trial.id}: ${fs.existsSync(tdir) ? 'resuming' : 'starting'} (${JSON.stringify(trial.setting)}, seed ${trial.seed})`);
+      const job: TrialJob = { trial, dir: tdir, options: { ...spec.fixed, ...trial.setting }, steps: spec.steps, eval: spec.eval, threads };
+      try {
+        const out = await executor.run(job, signal);
+        if (out.status === 'finished') {
+          st.status = 'finished';
+          st.result = out.result;
+          const fid = out.result.metrics.fid;
+          note(`trial ${trial.id}: ${out.result.status}${fid !== undefined ? `, FID ${fid.toFixed(3)}` : ''}`);
+        } else {
+          st.status = 'interrupted';
+          st.step = out.step;
+          note(`trial ${trial.id}: interrupted at step ${out.step} (resumes from its checkpoint)`);
+        }
+      } catch (err) {
+        st.status = 'failed';
+        st.error = (err as Error).message.split('\n')[0];
+        firstError ??= err as Error;
+        note(`trial ${trial.id}: failed: ${st.error}`);
+      }
+      save();
+    }
+  };
+  await Promise.all(Array.from({ length: executor.slots }, slot));
+  for (const st of states) if (st.status === 'pending' || st.status === 'running') st.status = st.status === 'running' ? 'interrupted' : 'pending';
+  save();
+  if (firstError) throw firstError as Error;
+  const count = (s: TrialStatus): number => states.filter((x) => x.status === s).length;
+  return { total: trials.length, finished: count('finished'), interrupted: count('interrupted') + (signal.aborted ? count('pending') : 0), failed: count('failed'), kept };
+}
