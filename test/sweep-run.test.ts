@@ -98,6 +98,14 @@ test('sweep: runs every trial, is interrupted, resumes (finished kept, interrupt
   assert.equal(done.trials[0].settingId, done.trials[1].settingId);
   assert.notEqual(done.trials[0].settingId, done.trials[2].settingId);
 
+  // the report of the real sweep: 2 settings of 2 seeds, KID against FID over 4 models
+  const rep = biggan(['sweep', 'report', out]);
+  assert.equal(rep.status, 0, rep.stderr);
+  const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+  assert.match(md, /4 of 4 trials finished \(2 settings\)/);
+  assert.match(md, /over 4 models: /);
+  for (const png of ['report-top5.png', 'report-budget.png', 'report-heat-gLr.png']) assert.ok(fs.existsSync(path.join(out, png)), png);
+
   // a different spec in the same directory is refused
   const other = JSON.parse(fs.readFileSync(specFile, 'utf8'));
   other.steps = 4;

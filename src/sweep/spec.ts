@@ -200,6 +200,7 @@ function parseEval(v: unknown, base: string): EvalSpec | null {
 export function parseSpec(v: unknown, base: string): SweepSpec {
   if (!isObject(v)) throw new UserError(`a sweep spec must be a JSON object, got ${show(v)}`);
   checkKeys(v, ['fixed', 'vary', 'seeds', 'steps', 'eval', 'description'], 'spec');
+  if (v.description !== undefined && typeof v.description !== 'string') throw new UserError(`description must be a string, got ${show(v.description)}`);
   const fixed = checkSetting(v.fixed ?? {}, 'fixed');
   if (typeof fixed.data === 'string') fixed.data = path.resolve(base, fixed.data);
   const vary = parseVary(v.vary);
