@@ -18,7 +18,9 @@ import { writeFileAtomic } from '../io/atomic-write.js';
 import { readResult, type TrialJob, type TrialOutcome, type TrialResult } from './run-trial.js';
 import type { SweepSpec } from './spec.js';
 import type { ChildMessage } from './trial-process.js';
-import { canonicalJson, trialsOf, type Trial } from './trials.js';
+import { canonicalJson, trialsFor, trialsOf, type Trial } from './trials.js';
+import { proposeRound, type Observation } from './bayes/propose.js';
+import { median } from './report/statistics.js';
 import type { Json } from './spec.js';
 
 /** Runs one trial somewhere; resolves with its outcome (abort: stop it with a checkpoint, resolve 'interrupted'). */
@@ -73,6 +75,8 @@ export interface TrialState {
   settingId: string;
   setting: Trial['setting'];
   seed: number;
+  /** Bayesian optimisation: the round that proposed it (0-based). */
+  round?: number;
   status: TrialStatus;
   /** Iterations done when it was interrupted. */
   step?: number;
@@ -83,6 +87,19 @@ export interface TrialState {
 export interface SweepState {
   spec: SweepSpec;
   trials: TrialState[];
+}
+
+/** Finished settings as GP observations: median FID over their seeds (+Infinity when failed). */
+function observations(states: readonly TrialState[]): Observation[] {
+  const by = new Map<string, { setting: Trial['setting']; fids: number[] }>();
+  for (const st of states) {
+    if (st.status !== 'finished' || !st.result) continue;
+    const f = st.result.status === 'completed' && typeof st.result.metrics.fid === 'number' ? st.result.metrics.fid : Infinity;
+    const e = by.get(st.settingId) ?? { setting: st.setting, fids: [] };
+    e.fids.push(f);
+    by.set(st.settingId, e);
+  }
+  return [...by.values()].map((e) => ({ setting: e.setting, fid: median(e.fids) }));
 }
 
 export function sweepFile(dir: string): string {
@@ -135,55 +152,67 @@ export async function runSweep(spec: SweepSpec, dir: string, opts: SweepOptions 
       throw new UserError(`${dir} holds a sweep with a different spec (use another --out, or the spec it was started with)`);
     }
   }
-  const trials = trialsOf(spec);
-  const states: TrialState[] = trials.map((t) => {
-    const result = readResult(trialDir(dir, t.id));
-    return { id: t.id, settingId: t.settingId, setting: t.setting, seed: t.seed, status: result ? 'finished' : 'pending', ...(result ? { result } : {}) };
-  });
+  const bayes = spec.vary.kind === 'bayes' ? spec.vary : null;
+  const rounds = bayes ? bayes.rounds : 1;
+  const total = bayes ? bayes.rounds * bayes.proposals * spec.seeds.length : trialsOf(spec).length;
+  const states: TrialState[] = [];
   const save = (): void => writeFileAtomic(sweepFile(dir), Buffer.from(JSON.stringify({ spec, trials: states }, null, 2) + '\n'));
-  save();
-  const kept = states.filter((s) => s.status === 'finished').length;
   const threads = Math.max(1, Math.floor((os.availableParallelism?.() ?? os.cpus().length) / executor.slots));
-  const queue = trials.filter((_, i) => states[i].status !== 'finished');
-  if (kept) note(`${kept} of ${trials.length} trials already finished`);
+  let kept = 0;
   let firstError: Error | null = null;
-  const slot = async (): Promise<void> => {
-    for (;;) {
-      if (signal.aborted || firstError) return;
-      const trial = queue.shift();
-      if (!trial) return;
-      const st = states[trials.indexOf(trial)];
-      const tdir = trialDir(dir, trial.id);
-      st.status = 'running';
-      delete st.step;
-      save();
-      note(`trial ${trial.id}: ${fs.existsSync(tdir) ? 'resuming' : 'starting'} (${JSON.stringify(trial.setting)}, seed ${trial.seed})`);
-      const job: TrialJob = { trial, dir: tdir, options: { ...spec.fixed, ...trial.setting }, steps: spec.steps, eval: spec.eval, threads };
-      try {
-        const out = await executor.run(job, signal);
-        if (out.status === 'finished') {
-          st.status = 'finished';
-          st.result = out.result;
-          const fid = out.result.metrics.fid;
-          note(`trial ${trial.id}: ${out.result.status}${fid !== undefined ? `, FID ${fid.toFixed(3)}` : ''}`);
-        } else {
-          st.status = 'interrupted';
-          st.step = out.step;
-          note(`trial ${trial.id}: interrupted at step ${out.step} (resumes from its checkpoint)`);
+  for (let round = 0; round < rounds; round++) {
+    // a Bayesian round's settings follow from the earlier rounds' results (all finished by now)
+    const trials = bayes ? trialsFor(proposeRound(bayes, round, observations(states), spec.fixed), spec.seeds) : trialsOf(spec);
+    const roundStates: TrialState[] = trials.map((t) => {
+      const result = readResult(trialDir(dir, t.id));
+      return { id: t.id, settingId: t.settingId, setting: t.setting, seed: t.seed, ...(bayes ? { round } : {}), status: result ? 'finished' : 'pending', ...(result ? { result } : {}) };
+    });
+    states.push(...roundStates);
+    save();
+    const done = roundStates.filter((x) => x.status === 'finished').length;
+    kept += done;
+    if (done) note(`${done} of ${trials.length} trials${bayes ? ` of round ${round + 1}` : ''} already finished`);
+    else if (bayes) note(`round ${round + 1} of ${rounds}: ${trials.length} trials`);
+    const queue = trials.filter((_, i) => roundStates[i].status !== 'finished');
+    const slot = async (): Promise<void> => {
+      for (;;) {
+        if (signal.aborted || firstError) return;
+        const trial = queue.shift();
+        if (!trial) return;
+        const st = roundStates[trials.indexOf(trial)];
+        const tdir = trialDir(dir, trial.id);
+        st.status = 'running';
+        delete st.step;
+        save();
+        note(`trial ${trial.id}: ${fs.existsSync(tdir) ? 'resuming' : 'starting'} (${JSON.stringify(trial.setting)}, seed ${trial.seed})`);
+        const job: TrialJob = { trial, dir: tdir, options: { ...spec.fixed, ...trial.setting }, steps: spec.steps, eval: spec.eval, threads };
+        try {
+          const out = await executor.run(job, signal);
+          if (out.status === 'finished') {
+            st.status = 'finished';
+            st.result = out.result;
+            const fid = out.result.metrics.fid;
+            note(`trial ${trial.id}: ${out.result.status}${fid !== undefined ? `, FID ${fid.toFixed(3)}` : ''}`);
+          } else {
+            st.status = 'interrupted';
+            st.step = out.step;
+            note(`trial ${trial.id}: interrupted at step ${out.step} (resumes from its checkpoint)`);
+          }
+        } catch (err) {
+          st.status = 'failed';
+          st.error = (err as Error).message.split('\n')[0];
+          firstError ??= err as Error;
+          note(`trial ${trial.id}: failed: ${st.error}`);
         }
-      } catch (err) {
-        st.status = 'failed';
-        st.error = (err as Error).message.split('\n')[0];
-        firstError ??= err as Error;
-        note(`trial ${trial.id}: failed: ${st.error}`);
+        save();
       }
-      save();
-    }
-  };
-  await Promise.all(Array.from({ length: executor.slots }, slot));
+    };
+    await Promise.all(Array.from({ length: executor.slots }, slot));
+    if (signal.aborted || firstError || roundStates.some((x) => x.status !== 'finished')) break;
+  }
   for (const st of states) if (st.status === 'pending' || st.status === 'running') st.status = st.status === 'running' ? 'interrupted' : 'pending';
   save();
   if (firstError) throw firstError as Error;
   const count = (s: TrialStatus): number => states.filter((x) => x.status === s).length;
-  return { total: trials.length, finished: count('finished'), interrupted: count('interrupted') + (signal.aborted ? count('pending') : 0), failed: count('failed'), kept };
+  return { total, finished: count('finished'), interrupted: count('interrupted') + (signal.aborted ? count('pending') : 0), failed: count('failed'), kept };
 }

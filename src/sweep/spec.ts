@@ -6,7 +6,8 @@
  *     "vary":  { "grid": { "gLr": [1e-4, 2e-4], "adam": [{ "betas": [0.5, 0.9], "dSteps": 5 }, ...] } }
  *          or  { "random": { "trials": 20, "seed": 0, "ranges": {
  *                   "lr": { "min": 1e-5, "max": 1e-2, "scale": "log", "sets": ["gLr", "dLr"] },
- *                   "beta1": { "min": 0, "max": 1, "sets": ["betas.0"] }, "dSteps": { "choices": [1, 5] } } } },
+ *                   "beta1": { "min": 0, "max": 1, "sets": ["betas.0"] }, "dSteps": { "choices": [1, 5] } } } }
+ *          or  { "bayes": { "rounds": 12, "proposals": 10, "seed": 0, "candidates": 2000, "ranges": { ...as random } } },
  *     "seeds": [0, 1, 2],                                       one trial per setting and seed
  *     "steps": 100000,                                          training budget (iterations) of every trial
  *     "eval":  { "metrics": ["fid", "kid"], "n": 10000, "stats": "ref.npz", "real": "test.npy", "inception": "pt_inception.pth",
@@ -44,7 +45,8 @@ export type RandomDim = RangeDim | ChoiceDim;
 
 export type VarySpec =
   | { kind: 'grid'; dims: { name: string; values: Setting[] }[] }
-  | { kind: 'random'; trials: number; seed: number; dims: { name: string; dim: RandomDim }[] };
+  | { kind: 'random'; trials: number; seed: number; dims: { name: string; dim: RandomDim }[] }
+  | { kind: 'bayes'; rounds: number; proposals: number; seed: number; candidates: number; dims: { name: string; dim: RandomDim }[] };
 
 export interface EvalSpec {
   metrics: string[];
@@ -122,8 +124,9 @@ function checkSetting(v: unknown, where: string): Setting {
 
 function parseVary(v: unknown): VarySpec {
   if (!isObject(v)) throw new UserError(`vary must be an object with grid or random, got ${show(v)}`);
-  checkKeys(v, ['grid', 'random'], 'vary');
-  if ((v.grid === undefined) === (v.random === undefined)) throw new UserError('vary must have exactly one of grid, random');
+  checkKeys(v, ['grid', 'random', 'bayes'], 'vary');
+  if ([v.grid, v.random, v.bayes].filter((x) => x !== undefined).length !== 1) throw new UserError('vary must have exactly one of grid, random, bayes');
+  if (v.bayes !== undefined) return parseBayes(v.bayes);
   if (v.grid !== undefined) {
     const g = v.grid;
     if (!isObject(g) || Object.keys(g).length === 0) throw new UserError(`vary.grid must be a non-empty object of dimensions, got ${show(g)}`);
@@ -144,6 +147,20 @@ function parseVary(v: unknown): VarySpec {
   if (!isObject(r.ranges) || Object.keys(r.ranges).length === 0) throw new UserError('vary.random.ranges must be a non-empty object');
   const dims = Object.entries(r.ranges).map(([name, d]) => ({ name, dim: parseRandomDim(d, `vary.random.ranges.${name}`, name) }));
   return { kind: 'random', trials, seed, dims };
+}
+
+/** Sequential Bayesian optimisation (GP-UCB): `rounds` rounds of `proposals` settings over `ranges`. */
+function parseBayes(b: unknown): VarySpec {
+  if (!isObject(b)) throw new UserError(`vary.bayes must be an object, got ${show(b)}`);
+  checkKeys(b, ['rounds', 'proposals', 'seed', 'candidates', 'ranges'], 'vary.bayes');
+  const rounds = posInt(b.rounds, 'vary.bayes.rounds');
+  const proposals = posInt(b.proposals, 'vary.bayes.proposals');
+  const candidates = b.candidates === undefined ? 2000 : posInt(b.candidates, 'vary.bayes.candidates');
+  const seed = b.seed === undefined ? 0 : finite(b.seed, 'vary.bayes.seed');
+  if (!Number.isInteger(seed) || seed < 0) throw new UserError(`vary.bayes.seed must be a non-negative integer, got ${seed}`);
+  if (!isObject(b.ranges) || Object.keys(b.ranges).length === 0) throw new UserError('vary.bayes.ranges must be a non-empty object');
+  const dims = Object.entries(b.ranges).map(([name, d]) => ({ name, dim: parseRandomDim(d, `vary.bayes.ranges.${name}`, name) }));
+  return { kind: 'bayes', rounds, proposals, seed, candidates, dims };
 }
 
 function parseRandomDim(d: unknown, where: string, name: string): RandomDim {
@@ -212,7 +229,9 @@ export function parseSpec(v: unknown, base: string): SweepSpec {
   });
   if (new Set(seeds).size !== seeds.length) throw new UserError('seeds must not repeat');
   const steps = posInt(v.steps, 'steps');
-  return { fixed, vary, seeds, steps, eval: parseEval(v.eval, base) };
+  const ev = parseEval(v.eval, base);
+  if (vary.kind === 'bayes' && !ev?.metrics.includes('fid')) throw new UserError('vary.bayes minimises FID: eval.metrics must include fid');
+  return { fixed, vary, seeds, steps, eval: ev };
 }
 
 /** Reads and validates SPEC.json. */

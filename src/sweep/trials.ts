@@ -40,7 +40,7 @@ function assign(out: Setting, target: string, value: Json, base: Setting): void 
   out[m[1]] = pair;
 }
 
-function draw(d: RandomDim, rng: Rng): Json {
+export function draw(d: RandomDim, rng: Rng): Json {
   if (d.kind === 'choices') return d.choices[rng.int(d.choices.length)];
   const u = rng.uniform();
   let x = d.scale === 'log' ? Math.exp(Math.log(d.min) + u * (Math.log(d.max) - Math.log(d.min))) : d.min + u * (d.max - d.min);
@@ -49,25 +49,40 @@ function draw(d: RandomDim, rng: Rng): Json {
   return Number(x.toPrecision(6));
 }
 
-/** The spec's settings (varied options only), in order; duplicates removed. */
+/** One setting drawn at random from the dimensions (a random-search trial, a GP-UCB candidate). */
+export function drawSetting(dims: readonly { dim: RandomDim }[], rng: Rng, fixed: Setting): Setting {
+  const s: Setting = {};
+  for (const { dim } of dims) {
+    const x = draw(dim, rng);
+    for (const target of dim.sets) assign(s, target, x, fixed);
+  }
+  return s;
+}
+
+/** The value a setting holds for a dimension (read back from its first target). */
+export function dimValue(s: Setting, dim: RandomDim): Json {
+  const m = /^(\w+)\.([01])$/.exec(dim.sets[0]);
+  return m ? (s[m[1]] as Json[])[Number(m[2])] : s[dim.sets[0]];
+}
+
+/** The spec's settings (varied options only), in order; duplicates removed. Bayesian optimisation proposes its settings round by round (bayes/). */
 export function settingsOf(spec: SweepSpec): Setting[] {
   const v = spec.vary;
   let out: Setting[];
   if (v.kind === 'grid') {
     out = [{}];
     for (const dim of v.dims) out = out.flatMap((s) => dim.values.map((x) => ({ ...s, ...x })));
-  } else {
+  } else if (v.kind === 'random') {
     const rng = new Rng(v.seed);
-    out = [];
-    for (let t = 0; t < v.trials; t++) {
-      const s: Setting = {};
-      for (const { dim } of v.dims) {
-        const x = draw(dim, rng);
-        for (const target of dim.sets) assign(s, target, x, spec.fixed);
-      }
-      out.push(s);
-    }
+    out = Array.from({ length: v.trials }, () => drawSetting(v.dims, rng, spec.fixed));
+  } else {
+    throw new Error('settingsOf: a Bayesian sweep proposes its settings round by round');
   }
+  return unique(out);
+}
+
+/** Settings with duplicates removed (first kept). */
+export function unique(out: Setting[]): Setting[] {
   const seen = new Set<string>();
   return out.filter((s) => {
     const id = settingId(s);
@@ -79,8 +94,13 @@ export function settingsOf(spec: SweepSpec): Setting[] {
 
 /** Every trial: settings in spec order, seeds within each. */
 export function trialsOf(spec: SweepSpec): Trial[] {
-  return settingsOf(spec).flatMap((setting) => {
+  return trialsFor(settingsOf(spec), spec.seeds);
+}
+
+/** The trials of these settings, seeds within each. */
+export function trialsFor(settings: readonly Setting[], seeds: readonly number[]): Trial[] {
+  return settings.flatMap((setting) => {
     const sid = settingId(setting);
-    return spec.seeds.map((seed) => ({ id: `${sid}-s${seed}`, settingId: sid, setting, seed }));
+    return seeds.map((seed) => ({ id: `${sid}-s${seed}`, settingId: sid, setting, seed }));
   });
 }
