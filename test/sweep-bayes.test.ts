@@ -14,7 +14,7 @@ import { GaussianProcess } from '../src/sweep/bayes/gp.js';
 import { encode, proposeRound, ucbBeta } from '../src/sweep/bayes/propose.js';
 import { resultFile, type TrialJob, type TrialOutcome, type TrialResult } from '../src/sweep/run-trial.js';
 import { readSweepState, runSweep, type TrialExecutor } from '../src/sweep/runner.js';
-import { parseSpec } from '../src/sweep/spec.js';
+import { parseSpec, readSpec } from '../src/sweep/spec.js';
 import { assertUserError } from './assert-user-error.js';
 
 test('GP posterior: reproduces observed points, reverts to the prior far away', () => {
@@ -112,4 +112,19 @@ test('GP-UCB proposals: a batch spreads out (pending picks shrink the sd), the r
   for (let i = 0; i < pts.length; i++) for (let j = 0; j < i; j++) assert.ok(pts[i].some((x, d) => Math.abs(x - pts[j][d]) > 0.05), 'distinct picks');
   assertUserError(() => parseSpec({ ...RAW, eval: { metrics: ['is'], n: 10 } }, '/'), /vary\.bayes minimises FID: eval\.metrics must include fid/);
   assertUserError(() => parseSpec({ ...RAW, vary: { bayes: { ...RAW.vary.bayes, rounds: 0 } } }, '/'), /vary\.bayes\.rounds must be a positive integer/);
+});
+
+test("examples/landscape-table2-bayes.json: the study's Table 2 ranges, 12 rounds of 10", () => {
+  const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+  const spec = readSpec(path.join(repo, 'examples', 'landscape-table2-bayes.json'));
+  const v = spec.vary;
+  assert.ok(v.kind === 'bayes');
+  if (v.kind !== 'bayes') return;
+  assert.deepEqual([v.rounds, v.proposals], [12, 10]);
+  const first = proposeRound(v, 0, [], spec.fixed);
+  assert.equal(first.length, 10);
+  for (const s of first) {
+    const lr = s.gLr as number, w = s.penaltyWeight as number, [b1, b2] = s.betas as number[];
+    assert.ok(lr >= 1e-5 && lr <= 1e-2 && s.dLr === lr && w >= 0.1 && w <= 100 && b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1 && [1, 5].includes(s.dSteps as number), JSON.stringify(s));
+  }
 });

@@ -173,4 +173,8 @@ test('report: per-setting table, variants, budget, KID agreement and heat maps f
   assert.ok(isCleanError(e), e.stderr);
   assert.match(e.stderr, /not a sweep directory/);
   assertUserError(() => writeSweepReport(path.join(empty, 'missing'), path.join(empty, 'r.md')), /not a sweep directory/);
+  fs.writeFileSync(path.join(empty, 'sweep.json'), '{"trials": 3}');
+  assertUserError(() => writeSweepReport(empty, path.join(empty, 'r.md')), /sweep\.json: not a sweep state/);
+  fs.writeFileSync(path.join(empty, 'sweep.json'), '{"trials": [');
+  assertUserError(() => writeSweepReport(empty, path.join(empty, 'r.md')), /sweep\.json: not valid JSON/);
 });

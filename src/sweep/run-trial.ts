@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { evaluate, type EvalMetric } from '../api/evaluate.js';
 import { train, type TrainOptions } from '../api/train.js';
+import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { RunDir } from '../train/run/run-dir.js';
 import type { EvalSpec, Setting } from './spec.js';
@@ -47,7 +48,18 @@ export function resultFile(dir: string): string {
 /** The trial's result if it finished earlier, else null. */
 export function readResult(dir: string): TrialResult | null {
   const f = resultFile(dir);
-  return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as TrialResult) : null;
+  if (!fs.existsSync(f)) return null;
+  let r: unknown;
+  try {
+    r = JSON.parse(fs.readFileSync(f, 'utf8'));
+  } catch {
+    throw new UserError(`${f}: not valid JSON (delete it to run the trial again)`);
+  }
+  const o = r as Partial<TrialResult>;
+  if (!o || typeof o !== 'object' || typeof o.id !== 'string' || typeof o.metrics !== 'object' || o.metrics === null || typeof o.status !== 'string') {
+    throw new UserError(`${f}: not a trial result (delete it to run the trial again)`);
+  }
+  return o as TrialResult;
 }
 
 export async function runTrial(job: TrialJob, signal?: AbortSignal, onNote?: (line: string) => void): Promise<TrialOutcome> {

@@ -113,11 +113,17 @@ export function trialDir(dir: string, id: string): string {
 export function readSweepState(dir: string): SweepState {
   const f = sweepFile(dir);
   if (!fs.existsSync(f)) throw new UserError(`${dir} is not a sweep directory (no sweep.json; run \`biggan sweep SPEC.json --out ${dir}\`)`);
+  let v: unknown;
   try {
-    return JSON.parse(fs.readFileSync(f, 'utf8')) as SweepState;
+    v = JSON.parse(fs.readFileSync(f, 'utf8'));
   } catch {
     throw new UserError(`${f}: not valid JSON`);
   }
+  const o = v as Partial<SweepState>;
+  if (!o || typeof o !== 'object' || typeof o.spec !== 'object' || o.spec === null || !Array.isArray(o.trials) || o.trials.some((t) => typeof t !== 'object' || t === null || typeof t.id !== 'string')) {
+    throw new UserError(`${f}: not a sweep state (spec and trials)`);
+  }
+  return o as SweepState;
 }
 
 export interface SweepOptions {
