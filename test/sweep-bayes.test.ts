@@ -16,6 +16,7 @@ import { resultFile, type TrialJob, type TrialOutcome, type TrialResult } from '
 import { readSweepState, runSweep, type TrialExecutor } from '../src/sweep/runner.js';
 import { parseSpec, readSpec } from '../src/sweep/spec.js';
 import { assertUserError } from './assert-user-error.js';
+import { checkTrialOptions } from '../src/sweep/check-options.js';
 
 test('GP posterior: reproduces observed points, reverts to the prior far away', () => {
   const x = [0.1, 0.5, 0.9].map((v) => Float64Array.of(v));
@@ -79,6 +80,7 @@ test('GP-UCB sweep: rounds proposed from earlier results; interrupted and resume
   assert.ok(Math.min(...fids.slice(4)) < Math.min(...fids.slice(0, 4)), `GP rounds found nothing better than the random round: ${fids.map((f) => f.toFixed(1))}`);
   for (const t of state.trials) {
     const lr = t.setting.gLr as number;
+    checkTrialOptions(spec.fixed, t.setting, spec.steps);
     assert.ok(lr >= 1e-5 && lr <= 1e-2 && t.setting.dLr === lr);
     assert.equal((t.setting.betas as number[])[1], 0.999);
   }
@@ -125,6 +127,7 @@ test("examples/landscape-table2-bayes.json: the study's Table 2 ranges, 12 round
   assert.equal(first.length, 10);
   for (const s of first) {
     const lr = s.gLr as number, w = s.penaltyWeight as number, [b1, b2] = s.betas as number[];
+    checkTrialOptions(spec.fixed, s, spec.steps);
     assert.ok(lr >= 1e-5 && lr <= 1e-2 && s.dLr === lr && w >= 0.1 && w <= 100 && b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1 && [1, 5].includes(s.dSteps as number), JSON.stringify(s));
   }
 });

@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseSpec, readSpec } from '../src/sweep/spec.js';
 import { settingId, settingsOf, trialsOf } from '../src/sweep/trials.js';
+import { checkTrialOptions } from '../src/sweep/check-options.js';
 import { assertUserError } from './assert-user-error.js';
+import { biggan, isCleanError } from './cli-helpers.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const base = { vary: { grid: { gLr: [1e-4, 2e-4] } }, steps: 10 };
@@ -96,5 +98,28 @@ test("examples/landscape-table1.json: the study's Table 1 grid, 24 settings x 5 
   assert.deepEqual([...new Set(settings.map((s) => s.penaltyWeight))], [1, 10]);
   assert.deepEqual([...new Set(settings.map((s) => JSON.stringify([s.betas, s.dSteps])))].sort(), ['[[0.5,0.9],5]', '[[0.5,0.999],1]', '[[0.5,0.999],5]', '[[0.9,0.999],5]'].sort());
   assert.equal(spec.fixed.penalty, 'wgan-gp');
+  for (const s of settings) checkTrialOptions(spec.fixed, s, spec.steps); // every setting is a valid `biggan train` run
   assert.deepEqual(spec.seeds, [0, 1, 2, 3, 4]);
+});
+
+test('biggan sweep: usage errors are one line', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-sweep-cli-'));
+  const spec = path.join(dir, 'spec.json');
+  fs.writeFileSync(spec, JSON.stringify({ ...base, vary: { grid: { bogus: [1] } } }));
+  const badValue = path.join(dir, 'bad-value.json');
+  fs.writeFileSync(badValue, JSON.stringify({ ...base, fixed: { arch: 'sndcgan' }, vary: { grid: { gLr: [1e-4, 'fast'] } } }));
+  const cases: [string[], RegExp][] = [
+    [['sweep', spec], /sweep: --out <dir> is required/],
+    [['sweep', path.join(dir, 'missing.json'), '--out', dir], /missing\.json does not exist/],
+    [['sweep', spec, '--out', path.join(dir, 'o')], /spec\.json: vary\.grid\.bogus\[0\] must be an object of train options/],
+    [['sweep', 'report'], /sweep report: give the sweep directory/],
+    [['sweep', badValue, '--out', path.join(dir, 'b')], /setting \{"gLr":"fast"\}: --g-lr must be a positive number, got fast/],
+    [['sweep', 'report', dir, '--workers', '2'], /--workers applies only to running a spec/],
+    [['sweep', spec, 'extra', '--out', dir], /unexpected argument extra/],
+  ];
+  for (const [args, re] of cases) {
+    const r = biggan(args);
+    assert.ok(isCleanError(r), `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
 });

@@ -20,6 +20,7 @@ import type { SweepSpec } from './spec.js';
 import type { ChildMessage } from './trial-process.js';
 import { canonicalJson, trialsFor, trialsOf, type Trial } from './trials.js';
 import { proposeRound, type Observation } from './bayes/propose.js';
+import { checkTrialOptions } from './check-options.js';
 import { median } from './report/statistics.js';
 import type { Json } from './spec.js';
 
@@ -169,6 +170,7 @@ export async function runSweep(spec: SweepSpec, dir: string, opts: SweepOptions 
   for (let round = 0; round < rounds; round++) {
     // a Bayesian round's settings follow from the earlier rounds' results (all finished by now)
     const trials = bayes ? trialsFor(proposeRound(bayes, round, observations(states), spec.fixed), spec.seeds) : trialsOf(spec);
+    for (const t of trials) if (t.seed === spec.seeds[0]) checkTrialOptions(spec.fixed, t.setting, spec.steps);
     const roundStates: TrialState[] = trials.map((t) => {
       const result = readResult(trialDir(dir, t.id));
       return { id: t.id, settingId: t.settingId, setting: t.setting, seed: t.seed, ...(bayes ? { round } : {}), status: result ? 'finished' : 'pending', ...(result ? { result } : {}) };
