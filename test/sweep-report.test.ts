@@ -144,7 +144,7 @@ test('report: per-setting table, variants, budget, KID agreement and heat maps f
   const r = biggan(['sweep', 'report', dir, '--out', out]);
   assert.equal(r.status, 0, r.stderr);
   const md = fs.readFileSync(out, 'utf8');
-  assert.match(md, /8 of 9 trials finished \(4 settings\); 1 failed/);
+  assert.match(md, /8 of 9 trials finished \(4 settings\); 1 without an FID \(diverged/);
   // ranked by median FID: ns 1e-4 (23), hinge 1e-4 (32), ns 2e-4 (42), hinge 2e-4 (failed)
   assert.match(md, /\| 1 \| gLr=0\.0001 loss=ns \| loss=ns \| 2 \| 23\.00 \| 20\.00 \|/);
   assert.match(md, /\| 4 \| gLr=0\.0002 loss=hinge \| loss=hinge \| 2 \| failed \| 50\.00 \|/);

@@ -30,10 +30,10 @@ export interface TrialResult {
   settingId: string;
   setting: Setting;
   seed: number;
-  /** How training ended: completed, or diverged / collapsed (no metrics then: FID counts as infinite). */
+  /** How training ended; collapsed runs are evaluated at their latest checkpoint, diverged ones not (FID counts as infinite). */
   status: 'completed' | 'diverged' | 'collapsed';
   step: number;
-  /** e.g. { fid, kid_mean, kid_std, is_mean, is_std }; empty without an eval spec or after a failure. */
+  /** e.g. { fid, kid_mean, kid_std, is_mean, is_std }; empty without an eval spec or after divergence. */
   metrics: Record<string, number>;
 }
 
@@ -80,10 +80,12 @@ export async function runTrial(job: TrialJob, signal?: AbortSignal, onNote?: (li
   const r = await train(options);
   if (r.status === 'interrupted') return { status: 'interrupted', step: r.step };
   let metrics: Record<string, number> = {};
-  if (r.status === 'completed' && job.eval) {
+  // a collapsed run (the collapse watch stopped it, as in `biggan train`) still has a model, and
+  // its FID is the honest measure of the setting; a diverged one has only NaNs to score
+  if (r.status !== 'diverged' && job.eval) {
     const e = job.eval;
     const ev = await evaluate({
-      weights: r.checkpoint, stats: e.stats, real: e.real, inception: e.inception, metrics: e.metrics as EvalMetric[], n: e.n, seed: 0, threads: job.threads, metricSettings: e.settings,
+      weights: run.checkpoint, stats: e.stats, real: e.real, inception: e.inception, metrics: e.metrics as EvalMetric[], n: e.n, seed: 0, threads: job.threads, metricSettings: e.settings,
     });
     metrics = ev.metrics;
   }

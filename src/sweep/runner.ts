@@ -90,12 +90,12 @@ export interface SweepState {
   trials: TrialState[];
 }
 
-/** Finished settings as GP observations: median FID over their seeds (+Infinity when failed). */
+/** Finished settings as GP observations: median FID over their seeds (+Infinity for a diverged seed). */
 function observations(states: readonly TrialState[]): Observation[] {
   const by = new Map<string, { setting: Trial['setting']; fids: number[] }>();
   for (const st of states) {
     if (st.status !== 'finished' || !st.result) continue;
-    const f = st.result.status === 'completed' && typeof st.result.metrics.fid === 'number' ? st.result.metrics.fid : Infinity;
+    const f = typeof st.result.metrics.fid === 'number' ? st.result.metrics.fid : Infinity;
     const e = by.get(st.settingId) ?? { setting: st.setting, fids: [] };
     e.fids.push(f);
     by.set(st.settingId, e);

@@ -11,6 +11,8 @@ export type ChildMessage = { kind: 'outcome'; outcome: Awaited<ReturnType<typeof
 const abort = new AbortController();
 process.on('SIGINT', () => abort.abort());
 process.on('SIGTERM', () => abort.abort());
+// the sweep process died (killed hard): checkpoint and stop rather than train on unseen, holding the run's lock
+process.on('disconnect', () => abort.abort());
 
 process.once('message', (job: TrialJob) => {
   const send = (m: ChildMessage): Promise<void> => new Promise((resolve) => process.send!(m, () => resolve()));

@@ -50,7 +50,7 @@ export function registerSweep(program: Command): void {
     .command('sweep')
     .usage('SPEC.json --out DIR [--workers K]  |  sweep report DIR [--out report.md]')
     .description(
-      'run (or resume) every trial of a hyper-parameter sweep (grid or random search, seeds, budget, evaluation); ' +
+      'run (or resume) every trial of a hyper-parameter sweep (grid, random search or GP-UCB rounds; seeds, budget, evaluation); ' +
         "`sweep report DIR` writes the study's views of its finished trials: per-setting median and best FID, top-5 % box plots, " +
         'the minimum FID for a budget of k settings, KID-FID agreement, heat maps (Markdown + PNG)',
     )

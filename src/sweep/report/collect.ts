@@ -1,6 +1,6 @@
 /**
  * A sweep's finished trials as the report's rows: models (one per trial) and settings
- * (a setting's seeds together). Failed models (diverged, collapsed) score FID +Infinity.
+ * (a setting's seeds together). A model without an FID (diverged) scores +Infinity.
  * A setting's "variant" is its non-numeric varied options (loss, penalty, normalisation...:
  * the study's model families); its numeric ones are hyper-parameters, pairs split into
  * elements (betas.0 = β1).
@@ -49,8 +49,8 @@ export function modelsOf(state: SweepState): Model[] {
   for (const t of state.trials) {
     if (t.status !== 'finished' || !t.result) continue;
     const m = t.result.metrics;
-    const fid = t.result.status === 'completed' && typeof m.fid === 'number' ? m.fid : Infinity;
-    const kid = t.result.status === 'completed' ? m.kid_mean : Infinity;
+    const fid = typeof m.fid === 'number' ? m.fid : Infinity;
+    const kid = typeof m.kid_mean === 'number' ? m.kid_mean : typeof m.fid === 'number' ? undefined : Infinity;
     out.push({ id: t.id, settingId: t.settingId, seed: t.seed, fid, ...(kid !== undefined ? { kid } : {}), setting: t.setting, ...splitSetting(t.setting) });
   }
   return out;

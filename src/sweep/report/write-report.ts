@@ -40,7 +40,7 @@ export function buildReport(models: readonly Model[], total: number, prefix: str
   const plots: ReportParts['plots'] = [];
   const md: string[] = ['# Sweep report', ''];
   const failed = models.filter((m) => m.fid === Infinity).length;
-  md.push(`${models.length} of ${total} trials finished (${settings.length} settings)${failed ? `; ${failed} failed (diverged or collapsed: FID counted as +∞)` : ''}.`, '');
+  md.push(`${models.length} of ${total} trials finished (${settings.length} settings)${failed ? `; ${failed} without an FID (diverged: counted as +∞)` : ''}.`, '');
 
   md.push('## FID per setting over seeds (Tables 8-10)', '');
   md.push(table(['rank', 'setting', 'variant', 'seeds', 'median FID', 'best FID'], settings.map((s, i) => [String(i + 1), settingText(s.setting) || '(fixed only)', s.variant, String(s.seeds), fid(s.medianFid), fid(s.bestFid)])), '');
