@@ -15,6 +15,7 @@ import { encode, proposeRound, ucbBeta } from '../src/sweep/bayes/propose.js';
 import { resultFile, type TrialJob, type TrialOutcome, type TrialResult } from '../src/sweep/run-trial.js';
 import { readSweepState, runSweep, type TrialExecutor } from '../src/sweep/runner.js';
 import { parseSpec, readSpec } from '../src/sweep/spec.js';
+import { writeSweepReport } from '../src/sweep/report/write-report.js';
 import { assertUserError } from './assert-user-error.js';
 import { checkTrialOptions } from '../src/sweep/check-options.js';
 
@@ -84,6 +85,11 @@ test('GP-UCB sweep: rounds proposed from earlier results; interrupted and resume
     assert.ok(lr >= 1e-5 && lr <= 1e-2 && t.setting.dLr === lr);
     assert.equal((t.setting.betas as number[])[1], 0.999);
   }
+
+  // its report: heat maps of the parameters that vary, once each (gLr = dLr shows once, beta2 is fixed)
+  writeSweepReport(straight, path.join(straight, 'report.md'));
+  const heat = fs.readdirSync(straight).filter((f) => f.startsWith('report-heat-')).sort();
+  assert.deepEqual(heat, ['report-heat-betas.0.png', 'report-heat-dLr.png', 'report-heat-dSteps.png']);
 
   // interrupted in round 3 (after 9 trials), then resumed: the same 16 settings, nothing run twice
   const resumed = path.join(tmp, 'resumed');

@@ -83,7 +83,15 @@ export function buildReport(models: readonly Model[], total: number, prefix: str
   }
 
   md.push('## FID against each hyper-parameter (Figure 11)', '');
-  const params = [...new Set(models.flatMap((m) => Object.keys(m.hyper)))].sort();
+  // parameters that vary, once each (gLr and dLr set together show once; a pair's fixed element not at all)
+  const column = (p: string): string => JSON.stringify(models.map((m) => m.hyper[p] ?? null));
+  const seenColumns = new Set<string>();
+  const params = [...new Set(models.flatMap((m) => Object.keys(m.hyper)))].sort().filter((p) => {
+    const c = column(p);
+    if (new Set(models.map((m) => m.hyper[p])).size < 2 || seenColumns.has(c)) return false;
+    seenColumns.add(c);
+    return true;
+  });
   if (!params.length) md.push('No numeric hyper-parameter was varied.', '');
   for (const p of params) {
     const ms = models.filter((m) => p in m.hyper);
