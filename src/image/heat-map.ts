@@ -12,6 +12,7 @@ export interface HeatMapOptions {
   /** Label of the rows (left, above the row labels) and of the columns (below them). */
   rowTitle?: string;
   colTitle?: string;
+  /** Cell height, and least width (columns widen to their labels). */
   cell?: number;
 }
 
@@ -22,10 +23,12 @@ const PAD = 10;
 export function renderHeatMap(cells: readonly (readonly number[])[], rowLabels: readonly string[], colLabels: readonly string[], opts: HeatMapOptions = {}): RgbaImage {
   if (cells.length !== rowLabels.length || cells.some((row) => row.length !== colLabels.length)) throw new RangeError(`heat map: ${cells.length} rows for ${rowLabels.length} labels, or a row not ${colLabels.length} long`);
   const cell = opts.cell ?? 44;
+  // columns wide enough for the longest column label
+  const cw = Math.max(cell, ...colLabels.map((l) => measureText(l).width + 8));
   const rowW = Math.max(measureText(opts.rowTitle ?? '').width, ...rowLabels.map((l) => measureText(l).width));
   const x0 = PAD + rowW + 8;
   const y0 = PAD + (opts.title ? 2 * GLYPH_HEIGHT + PAD : 0) + GLYPH_HEIGHT + 4;
-  const width = Math.max(x0 + cell * colLabels.length + PAD, PAD * 2 + measureText(opts.title ?? '', 2).width, x0 + measureText(opts.colTitle ?? '').width + PAD);
+  const width = Math.max(x0 + cw * colLabels.length + PAD, PAD * 2 + measureText(opts.title ?? '', 2).width, x0 + measureText(opts.colTitle ?? '').width + PAD);
   const height = y0 + cell * rowLabels.length + 2 * GLYPH_HEIGHT + 16 + PAD;
   const img: RgbaImage = { rgba: new Uint8Array(width * height * 4), width, height };
   fillRect(img, 0, 0, width, height, [255, 255, 255]);
@@ -37,18 +40,18 @@ export function renderHeatMap(cells: readonly (readonly number[])[], rowLabels: 
     row.forEach((v, c) => {
       const t = top > 0 && Number.isFinite(v) ? v / top : 0;
       const color: Color = [Math.round(255 - t * 222), Math.round(255 - t * 184), Math.round(255 - t * 105)];
-      const cx = x0 + c * cell, cy = y0 + r * cell;
-      fillRect(img, cx, cy, cx + cell, cy + cell, color);
+      const cx = x0 + c * cw, cy = y0 + r * cell;
+      fillRect(img, cx, cy, cx + cw, cy + cell, color);
       if (v !== 0) {
         const s = Number.isInteger(v) ? String(v) : v.toPrecision(3);
-        drawText(img.rgba, width, height, cx + (cell - measureText(s).width) / 2, cy + (cell - GLYPH_HEIGHT) / 2, s, t > 0.55 ? [255, 255, 255] : INK);
+        drawText(img.rgba, width, height, cx + (cw - measureText(s).width) / 2, cy + (cell - GLYPH_HEIGHT) / 2, s, t > 0.55 ? [255, 255, 255] : INK);
       }
     });
   });
-  strokeRect(img, x0, y0, x0 + cell * colLabels.length, y0 + cell * rowLabels.length, INK);
+  strokeRect(img, x0, y0, x0 + cw * colLabels.length, y0 + cell * rowLabels.length, INK);
   colLabels.forEach((l, c) => {
-    const s = truncateToWidth(l, cell - 2);
-    drawText(img.rgba, width, height, x0 + c * cell + (cell - measureText(s).width) / 2, y0 + rowLabels.length * cell + 4, s, INK);
+    const s = truncateToWidth(l, cw - 2);
+    drawText(img.rgba, width, height, x0 + c * cw + (cw - measureText(s).width) / 2, y0 + rowLabels.length * cell + 4, s, INK);
   });
   if (opts.colTitle) drawText(img.rgba, width, height, x0, y0 + rowLabels.length * cell + GLYPH_HEIGHT + 10, opts.colTitle, INK);
   return img;

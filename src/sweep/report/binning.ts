@@ -9,7 +9,11 @@ export interface Bins {
   of(v: number): number;
 }
 
-const short = (v: number): string => (Number.isInteger(v) ? String(v) : Number(v.toPrecision(2)).toString());
+const short = (v: number): string => {
+  if (Number.isInteger(v) && Math.abs(v) < 1e5) return String(v);
+  if (v !== 0 && (Math.abs(v) < 1e-2 || Math.abs(v) >= 1e5)) return v.toExponential(1).replace(/\.0e/, 'e').replace('e+', 'e');
+  return Number(v.toPrecision(2)).toString();
+};
 
 export function binsFor(values: readonly number[], maxDistinct = 8, count = 6): Bins {
   const finite = values.filter(Number.isFinite);
