@@ -7,6 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { renderBoxPlot } from '../src/image/box-plot.js';
+import { renderHeatMap } from '../src/image/heat-map.js';
+import { PLOT_PALETTE } from '../src/image/line-plot.js';
 import { readPng } from '../src/image/png-read.js';
 import { writeFileAtomic } from '../src/io/atomic-write.js';
 import { fidHeatCounts, binsFor } from '../src/sweep/report/binning.js';
@@ -177,4 +180,34 @@ test('report: per-setting table, variants, budget, KID agreement and heat maps f
   assertUserError(() => writeSweepReport(empty, path.join(empty, 'r.md')), /sweep\.json: not a sweep state/);
   fs.writeFileSync(path.join(empty, 'sweep.json'), '{"trials": [');
   assertUserError(() => writeSweepReport(empty, path.join(empty, 'r.md')), /sweep\.json: not valid JSON/);
+});
+
+test('box plot: each box spans q1..q3 on the value axis; heat map: darker for larger counts, white for none', () => {
+  const img = renderBoxPlot([{ name: 'a', min: 0, q1: 2, median: 3, q3: 6, max: 10 }, { name: 'b', min: 1, q1: 2, median: 2.5, q3: 4, max: 5 }], { width: 400, height: 400 });
+  const boxRows = (x: number, c: readonly number[]): number => {
+    let n = 0;
+    for (let y = 0; y < img.height; y++) {
+      const o = (y * img.width + x) * 4;
+      if (img.rgba[o] === c[0] && img.rgba[o + 1] === c[1] && img.rgba[o + 2] === c[2]) n++;
+    }
+    return n;
+  };
+  // the boxes' centres: a quarter and three quarters across the plot area (give or take its left margin)
+  const best = (from: number, to: number, c: readonly number[]): number => Math.max(...Array.from({ length: to - from }, (_, i) => boxRows(from + i, c)));
+  const a = best(60, 200, PLOT_PALETTE[0]), b = best(220, 390, PLOT_PALETTE[1]);
+  assert.ok(a > 0 && b > 0);
+  assert.ok(Math.abs(a / b - 2) < 0.1, `IQR 4 vs 2 drawn ${a} vs ${b} px high`);
+
+  const h = renderHeatMap([[0, 1, 4]], ['r'], ['x', 'y', 'z'], { cell: 40 });
+  const y = Math.floor(h.height / 2);
+  const colours: string[] = [];
+  for (let x = 0; x < h.width; x++) {
+    const o = (y * h.width + x) * 4;
+    const c = `${h.rgba[o]},${h.rgba[o + 1]},${h.rgba[o + 2]}`;
+    if (colours[colours.length - 1] !== c) colours.push(c);
+  }
+  const blues = colours.filter((c) => c !== '255,255,255' && c !== '0,0,0').map((c) => c.split(',').map(Number));
+  const light = blues.find((c) => c[0] > 150)!, dark = blues.find((c) => c[0] < 60)!;
+  assert.ok(light && dark, colours.join(' '));
+  assert.deepEqual(dark, [33, 71, 150], 'the largest count is the darkest colour');
 });
