@@ -187,13 +187,13 @@ export function writeLinePlot(file: string, series: readonly PlotSeries[], opts:
   writePng(file, img.rgba, img.width, img.height);
 }
 
-interface Range {
+export interface Range {
   min: number;
   max: number;
 }
 
 /** The axis range: fixed ends where given, else the data range widened by 4% (log: in log space). */
-function axisRange(values: ArrayLike<number>[], scale: AxisScale, opts: AxisOptions = {}): Range {
+export function axisRange(values: ArrayLike<number>[], scale: AxisScale, opts: AxisOptions = {}): Range {
   let lo = Infinity, hi = -Infinity;
   for (const vs of values) {
     for (let i = 0; i < vs.length; i++) {
@@ -227,13 +227,13 @@ function axisRange(values: ArrayLike<number>[], scale: AxisScale, opts: AxisOpti
   return { min, max };
 }
 
-interface Tick {
+export interface Tick {
   value: number;
   label: string;
 }
 
 /** Linear ticks at 1/2/5 x 10^k steps; log ticks at decades (plus 2 and 5 when few decades show). */
-function ticksFor(r: Range, scale: AxisScale, target: number): Tick[] {
+export function ticksFor(r: Range, scale: AxisScale, target: number): Tick[] {
   if (scale === 'log') {
     const a = Math.log10(r.min), b = Math.log10(r.max);
     if (b - a >= 1) {
@@ -282,7 +282,7 @@ export function formatNumber(v: number, step: number): string {
   return v.toFixed(decimals);
 }
 
-interface Rect {
+export interface Rect {
   x0: number;
   y0: number;
   x1: number;
@@ -298,13 +298,13 @@ function setPixel(img: RgbaImage, x: number, y: number, c: Color): void {
   img.rgba[o + 3] = c[3] ?? 255;
 }
 
-function fillRect(img: RgbaImage, x0: number, y0: number, x1: number, y1: number, c: Color, clip?: Rect): void {
+export function fillRect(img: RgbaImage, x0: number, y0: number, x1: number, y1: number, c: Color, clip?: Rect): void {
   const ax = Math.max(Math.round(x0), clip ? clip.x0 : 0), bx = Math.min(Math.round(x1), clip ? clip.x1 + 1 : img.width);
   const ay = Math.max(Math.round(y0), clip ? clip.y0 : 0), by = Math.min(Math.round(y1), clip ? clip.y1 + 1 : img.height);
   for (let y = ay; y < by; y++) for (let x = ax; x < bx; x++) setPixel(img, x, y, c);
 }
 
-function strokeRect(img: RgbaImage, x0: number, y0: number, x1: number, y1: number, c: Color): void {
+export function strokeRect(img: RgbaImage, x0: number, y0: number, x1: number, y1: number, c: Color): void {
   drawLine(img, x0, y0, x1, y0, c, 1);
   drawLine(img, x0, y1, x1, y1, c, 1);
   drawLine(img, x0, y0, x0, y1, c, 1);
@@ -312,7 +312,7 @@ function strokeRect(img: RgbaImage, x0: number, y0: number, x1: number, y1: numb
 }
 
 /** A line of `thickness` pixels (square pen), clipped to `clip` (Liang-Barsky) when given. */
-function drawLine(img: RgbaImage, xa: number, ya: number, xb: number, yb: number, c: Color, thickness: number, clip?: Rect): void {
+export function drawLine(img: RgbaImage, xa: number, ya: number, xb: number, yb: number, c: Color, thickness: number, clip?: Rect): void {
   if (clip) {
     const seg = clipSegment(xa, ya, xb, yb, clip);
     if (!seg) return;
