@@ -1,5 +1,5 @@
 /**
- * `biggan sweep`: a tiny grid (2 settings x 2 seeds, 3 steps, procedural Inception)
+ * `biggan sweep`: a tiny grid (2 settings x 2 seeds, 20 steps, procedural Inception)
  * runs end to end (the first pass through runSweep, the resume through the CLI), is interrupted mid-way and resumes; finished
  * trials are kept, interrupted ones continue from their checkpoint.
  */
@@ -32,7 +32,8 @@ function tinySpec(): string {
     },
     vary: { grid: { gLr: [1e-4, 5e-4] } },
     seeds: [0, 1],
-    steps: 3,
+    // enough steps that the interrupted trial is still running when the abort reaches it (3 steps raced a loaded CI machine)
+    steps: 20,
     eval: { metrics: ['fid', 'kid'], n: 12, real: 'real.npy', inception: 'procedural', settings: { kidSubsetSize: 6, kidSubsets: 4 } },
   };
   const file = path.join(tmp, 'spec.json');
@@ -54,7 +55,7 @@ test('sweep: runs every trial, is interrupted, resumes (finished kept, interrupt
       started++;
       const p = local.run(job, signal);
       if (started === 2) {
-        // stop once the trial has a checkpoint (step 1 of 3): it ends interrupted, mid-way
+        // stop once the trial has a checkpoint (step 1 of 20): it ends interrupted, mid-way
         const poll = setInterval(() => {
           if (fs.existsSync(path.join(job.dir, 'checkpoint.safetensors'))) {
             clearInterval(poll);
@@ -91,7 +92,7 @@ test('sweep: runs every trial, is interrupted, resumes (finished kept, interrupt
   assert.match(log, /"type":"resume"/, 'the interrupted trial resumed from its checkpoint');
   for (const t of done.trials) {
     const res = readResult(trialDir(out, t.id))!;
-    assert.equal(res.step, 3);
+    assert.equal(res.step, 20);
     assert.equal(res.seed, t.seed);
   }
   // ids: setting hash + seed, the same for both seeds of a setting
@@ -108,7 +109,7 @@ test('sweep: runs every trial, is interrupted, resumes (finished kept, interrupt
 
   // a different spec in the same directory is refused
   const other = JSON.parse(fs.readFileSync(specFile, 'utf8'));
-  other.steps = 4;
+  other.steps = 21;
   const otherFile = path.join(tmp, 'other.json');
   fs.writeFileSync(otherFile, JSON.stringify(other));
   const bad = biggan(['sweep', otherFile, '--out', out]);
