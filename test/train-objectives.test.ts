@@ -20,7 +20,8 @@ import { LOSSES, LOSS_NAMES } from '../src/train/losses.js';
 import { PENALTIES, weightKernels, type Penalty } from '../src/train/penalties/penalties.js';
 import { slopePenalty } from '../src/train/penalties/gradient-slope.js';
 import { evaluate, RefValue } from './reference-interpreter.js';
-import { dot, runOrt } from './ort-eval.js';
+import { runOrt } from './ort-eval.js';
+import { checkDirectionalDerivatives } from './directional-check.js';
 
 const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
 const sig = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -123,30 +124,15 @@ for (const name of ['wgan-gp', 'dragan', 'l2'] as const) {
     assert.ok(value > 1e-6, `${name} is not trivially zero (${value})`);
     assert.ok(Math.abs(ort.p[0] - value) <= 1e-4 * value, `${name}: onnxruntime ${ort.p[0]} vs float64 ${value}`);
 
-    const H = 1e-6;
-    const dirRng = new Rng(11);
-    const directions: Float64Array[][] = [
-      ...wrt.map((_, k) => wrt.map((p, j) => (j === k ? Float64Array.from(dirRng.fillNormal(new Float32Array(p.data.length))) : new Float64Array(p.data.length)))),
-      wrt.map((p) => Float64Array.from(dirRng.fillNormal(new Float32Array(p.data.length)))),
-    ];
-    const at = (dir: Float64Array[], t: number): number => {
-      const feeds = new Map(baseFeeds);
-      wrt.forEach((p, j) => feeds.set(pg.g.param(p), Float64Array.from(p.data, (v, i) => v + t * dir[j][i])));
-      return evaluate(pg.g, [pg.value], feeds, pinned)[0].data[0];
-    };
-    directions.forEach((dir, d) => {
-      const fd = (at(dir, H) - at(dir, -H)) / (2 * H);
-      const graph64 = wrt.reduce((s, _, j) => s + dot(ref[1 + j].data, dir[j]), 0);
-      const graph32 = wrt.reduce((s, _, j) => s + dot(ort[`d${j}`], dir[j]), 0);
-      const scale = wrt.reduce((s, _, j) => s + Math.hypot(...ref[1 + j].data) * Math.hypot(...dir[j]), 0);
-      const noise = (1e-14 * value) / H;
-      const what = d < wrt.length ? names[d] : 'all together';
+    const results = checkDirectionalDerivatives({
+      g: pg.g, value: pg.value, valueAt: value, wrt, names, feeds: baseFeeds, pinned,
+      grads64: ref.slice(1), grads32: wrt.map((_, j) => ort[`d${j}`]), label: `penalty ${name}`,
+    });
+    for (const { what, scale } of results) {
       // l2 is over weight kernels only: class embeddings are not among them
       if (name === 'l2' && what === 'embed.w.weight') assert.equal(scale, 0, 'l2 leaves the class embedding alone');
       else assert.ok(scale > 0, `${name}: the penalty depends on ${what}`);
-      assert.ok(Math.abs(graph64 - fd) <= 1e-6 * scale + noise, `${name} ${what}: float64 gradient graph ${graph64} vs finite differences ${fd} (scale ${scale})`);
-      assert.ok(Math.abs(graph32 - fd) <= 1e-3 * scale, `${name} ${what}: onnxruntime gradient ${graph32} vs finite differences ${fd} (scale ${scale})`);
-    });
+    }
   });
 }
 

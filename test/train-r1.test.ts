@@ -26,7 +26,8 @@ import { BigGANGenerator } from '../src/models/biggan-generator.js';
 import { r1Penalty } from '../src/train/r1-penalty.js';
 import { GanHyper, GanTrainer } from '../src/train/train-step.js';
 import { evaluate, RefValue } from './reference-interpreter.js';
-import { dot, runOrt } from './ort-eval.js';
+import { runOrt } from './ort-eval.js';
+import { checkDirectionalDerivatives } from './directional-check.js';
 
 const CLASSES = 4;
 const B = 2;
@@ -81,30 +82,9 @@ test('R1 penalty: dR1/dθ through conv, relu, avg-pool, self-attention (max-pool
   assert.ok(r1Value > 1e-6, `R1 is not trivially zero (${r1Value})`);
   assert.ok(Math.abs(ort.r1[0] - r1Value) <= 1e-4 * r1Value, `R1 onnxruntime ${ort.r1[0]} vs float64 ${r1Value}`);
 
-  const rng = new Rng(11);
-  const H = 1e-6;
-  // directions: each tensor alone, then all of them together
-  const directions: Float64Array[][] = [
-    ...wrt.map((_, k) => wrt.map((p, j) => (j === k ? Float64Array.from(rng.fillNormal(new Float32Array(p.data.length))) : new Float64Array(p.data.length)))),
-    wrt.map((p) => Float64Array.from(rng.fillNormal(new Float32Array(p.data.length)))),
-  ];
-  const r1At = (dir: Float64Array[], t: number): number => {
-    const feeds = new Map(baseFeeds);
-    wrt.forEach((p, j) => feeds.set(g.param(p), Float64Array.from(p.data, (v, i) => v + t * dir[j][i])));
-    return evaluate(g, [r1], feeds, pinned)[0].data[0];
-  };
-  directions.forEach((dir, d) => {
-    const fd = (r1At(dir, H) - r1At(dir, -H)) / (2 * H);
-    const graph64 = wrt.reduce((s, _, j) => s + dot(ref[1 + j].data, dir[j]), 0);
-    const graph32 = wrt.reduce((s, _, j) => s + dot(ort[`d${j}`], dir[j]), 0);
-    // scale: the size the directional derivative could have, Σ |∇||v| (cancellation-safe);
-    // noise: float64 rounding of R1 (~1e-14 relative after thousands of ops) over 2h
-    const scale = wrt.reduce((s, _, j) => s + Math.hypot(...ref[1 + j].data) * Math.hypot(...dir[j]), 0);
-    const noise = (1e-14 * r1Value) / H;
-    const what = d < wrt.length ? names[d] : 'all together';
-    console.log(`R1 directional derivative (${what}): finite differences ${fd.toExponential(6)}, graph float64 ${graph64.toExponential(6)}, onnxruntime ${graph32.toExponential(6)}`);
-    assert.ok(Math.abs(graph64 - fd) <= 1e-6 * scale + noise, `${what}: float64 gradient graph ${graph64} vs finite differences ${fd} (scale ${scale})`);
-    assert.ok(Math.abs(graph32 - fd) <= 1e-3 * scale, `${what}: onnxruntime gradient ${graph32} vs finite differences ${fd} (scale ${scale})`);
+  checkDirectionalDerivatives({
+    g, value: r1, valueAt: r1Value, wrt, names, feeds: baseFeeds, pinned,
+    grads64: ref.slice(1), grads32: wrt.map((_, j) => ort[`d${j}`]), label: 'R1',
   });
 });
 

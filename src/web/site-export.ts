@@ -17,7 +17,7 @@ import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import { loadGenerator } from '../models/checkpoint.js';
 import { generatorGraph, generatorInfo } from '../sample/sampler.js';
-import { SITE_MODEL_FORMAT, SITE_MODEL_VERSION, type SiteModel } from '../explore/site-model.js';
+import { parseSiteModel, SITE_MODEL_FORMAT, SITE_MODEL_VERSION, type SiteModel } from '../explore/site-model.js';
 import { halfPrecisionWeights } from './fp16-weights.js';
 import { webAppDir } from './static-server.js';
 
@@ -142,7 +142,6 @@ export async function exportSite(opts: SiteExportOptions): Promise<ExportedSite>
 export async function cachedSiteModel(opts: Omit<SiteExportOptions, 'out'>, cacheDir: string, key: string): Promise<{ dir: string; model: SiteModel }> {
   const dir = path.join(cacheDir, `${key}${opts.fp16 ? '-fp16' : ''}`);
   try {
-    const { parseSiteModel } = await import('../explore/site-model.js');
     const model = parseSiteModel(JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')));
     if (fs.statSync(path.join(dir, model.file)).size === model.bytes) return { dir, model };
   } catch {

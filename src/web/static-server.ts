@@ -3,8 +3,11 @@
  * from one or more folders (sirv), optional extra routes, and — for the explorer — the two headers
  * that make the page cross-origin isolated, which multi-threaded WebAssembly needs.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 import { UserError } from '../errors.js';
 
@@ -79,9 +82,6 @@ export async function startStaticServer(opts: StaticServerOptions): Promise<Runn
 
 /** Where the built browser apps live (dist/web/<app>, made by `npm run build`). */
 export async function webAppDir(app: 'explorer' | 'dashboard'): Promise<string> {
-  const { fileURLToPath } = await import('node:url');
-  const path = await import('node:path');
-  const fs = await import('node:fs');
   // this file is dist/src/web/static-server.js; the apps are dist/web/<app>
   const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', app);
   if (!fs.existsSync(path.join(dir, 'index.html'))) {

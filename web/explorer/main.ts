@@ -218,7 +218,6 @@ class Explorer {
       const c = el('canvas', { width: String(this.model.resolution), height: String(this.model.resolution) }) as HTMLCanvasElement;
       const b = el('button', { type: 'button', class: 'tile', 'data-index': String(i), title: s.note, 'aria-label': `${s.note} (key ${i + 1})` }, c, el('span', { class: 'key' }, String(i + 1)));
       b.addEventListener('click', () => this.request(s.state, s.note));
-      grid.append();
       return { b, c, s };
     });
     grid.replaceChildren(...tiles.map((t) => t.b));

@@ -15,7 +15,12 @@ export class WebGenerator {
   /** Milliseconds of the last run (shown in the status line, read by the benchmark). */
   lastMs = 0;
 
-  constructor(private readonly ort: OrtModule, private readonly session: Ort.InferenceSession, readonly model: SiteModel) {}
+  /** What the graph takes: unconditional generators have no class input, so only these are fed. */
+  private readonly inputNames: Set<string>;
+
+  constructor(private readonly ort: OrtModule, private readonly session: Ort.InferenceSession, readonly model: SiteModel) {
+    this.inputNames = new Set(session.inputNames);
+  }
 
   generate(inputs: ImageInputs): Promise<ImageData> {
     const run = this.queue.then(() => this.run(inputs));
@@ -34,8 +39,7 @@ export class WebGenerator {
       feeds.bn_rows = new this.ort.Tensor('int64', BigInt64Array.from(sel.rows, (r) => BigInt(r)), [2]);
       feeds.bn_row_weights = new this.ort.Tensor('float32', Float32Array.from(sel.weights), [2]);
     }
-    // unconditional generators have no class input: feed only what the graph takes
-    for (const name of Object.keys(feeds)) if (!this.session.inputNames.includes(name)) delete feeds[name];
+    for (const name of Object.keys(feeds)) if (!this.inputNames.has(name)) delete feeds[name];
     const t0 = performance.now();
     const out = await this.session.run(feeds);
     const image = out.image;
