@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BigGanDeepGenerator } from '../src/models/biggan-deep-generator.js';
+import { pretrainedStateDict } from '../src/models/layouts/pretrained-biggan-loader.js';
 import { PRETRAINED_DEEP_CONFIGS, validateBigGanDeepConfig } from '../src/models/biggan-deep-config.js';
 import { PT_REF } from './fixture-paths.js';
 
@@ -29,7 +30,7 @@ for (const res of [128, 256, 512] as const) {
     assert.deepEqual(PRETRAINED_DEEP_CONFIGS[res], validateBigGanDeepConfig(manifest.config, `manifest ${res}`));
 
     const model = new BigGanDeepGenerator(PRETRAINED_DEEP_CONFIGS[res]);
-    const ours = [...model.pretrainedStateDict()].map(([k, p]) => [k, [...p.shape], 'float32']);
+    const ours = [...pretrainedStateDict(model)].map(([k, p]) => [k, [...p.shape], 'float32']);
     assert.equal(ours.length, manifest.keys.length);
     assert.deepEqual(ours, manifest.keys);
 

@@ -19,7 +19,8 @@ import { readNpy } from '../src/io/npy.js';
 import { readStateDict } from '../src/io/state-dict-file.js';
 import type { NdArray } from '../src/io/ndarray.js';
 import { UserError } from '../src/errors.js';
-import { BigGanDeepGenerator, GeneratorTaps, bigGanDeepFromStateDict, loadBigGanDeepGenerator } from '../src/models/biggan-deep-generator.js';
+import { BigGanDeepGenerator, GeneratorTaps } from '../src/models/biggan-deep-generator.js';
+import { bigGanDeepFromStateDict, loadBigGanDeepGenerator, pretrainedLayoutOptions, pretrainedStateDict } from '../src/models/layouts/pretrained-biggan-loader.js';
 import { BigGanDeepDiscriminator } from '../src/models/biggan-deep-discriminator.js';
 import { BigGanDeepConfig, bigGanDeepConfig, validateBigGanDeepConfig } from '../src/models/biggan-deep-config.js';
 import { readBigGanDeepConfig } from '../src/models/biggan-deep-config-file.js';
@@ -75,7 +76,7 @@ test('config.json parses; structure and parameter count match the fixture', () =
   assert.equal(model.parameterCount(), fixture.num_parameters);
   assert.equal(model.parameterCount(false), fixture.num_state_dict_elements);
   assert.equal(model.usesTruncation, true);
-  const keys = [...model.pretrainedStateDict()].map(([k, p]) => [k, p.shape]);
+  const keys = [...pretrainedStateDict(model)].map(([k, p]) => [k, p.shape]);
   assert.deepEqual(keys, fixture.state_dict.map(([k, s]: [string, number[]]) => [k, s]));
 });
 
@@ -140,7 +141,7 @@ test('int64 class ids give the same images as one-hot class vectors', async () =
 test('spectral-norm sigmas equal sn_sigmas.json (float64 from stored u, v; and the graph in float32)', async () => {
   const expected: Record<string, number> = JSON.parse(fs.readFileSync(path.join(HF, 'sn_sigmas.json'), 'utf8')).sigmas;
   const model = fromBin();
-  const opts = model.layoutOptions;
+  const opts = pretrainedLayoutOptions(model);
   const sns: [string, SpectralWeight][] = [];
   const walk = (v: unknown, p: string): void => {
     if (v instanceof SpectralWeight) sns.push([p, v]);
@@ -231,7 +232,7 @@ test('weights round-trip through HF names and through our own names', () => {
   const model = fromBin();
   const asArrays = (m: Map<string, Param>): Map<string, NdArray> =>
     new Map([...m].map(([k, p]) => [k, { dtype: 'float32', shape: [...p.shape], data: Float32Array.from(p.data) }]));
-  const viaHf = bigGanDeepFromStateDict(asArrays(model.pretrainedStateDict()), model.config, 'hf export');
+  const viaHf = bigGanDeepFromStateDict(asArrays(pretrainedStateDict(model)), model.config, 'hf export');
   const viaOurs = bigGanDeepFromStateDict(asArrays(model.stateDict()), model.config, 'own names');
   for (const other of [viaHf, viaOurs]) {
     const theirs = other.stateDict();

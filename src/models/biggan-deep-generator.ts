@@ -1,6 +1,7 @@
 /**
  * BigGAN-deep generator in pytorch-pretrained-BigGAN's structure (ARCHITECTURES.md
- * §2.3, §4.1, §5), loadable from its pytorch_model.bin / config.json:
+ * §2.3, §4.1, §5); its pytorch_model.bin / config.json load through
+ * layouts/pretrained-biggan-loader.ts:
  *
  *   embed = class_vector @ Eᵀ                    (E [128, classes], no SN)
  *   cond  = concat(z, embed)                     (z first: TF-Hub / HF order, §1 #9)
@@ -12,26 +13,14 @@
  * has n_stats > 1 rows (the pretrained ones); with n_stats = 1 (models trained here)
  * the single row holds standing statistics and truncation is not an input.
  */
-import path from 'node:path';
-import fs from 'node:fs';
 import { Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from '../nn/module.js';
 import { SNConfig, SNConv2d, SNLinear } from '../nn/spectral-norm.js';
 import { SelfAttention } from '../nn/attention.js';
 import { StatRows, TruncationBatchNorm2d, selectStatRows, statRowsFromInputs } from '../nn/truncation-batchnorm.js';
-import { UserError } from '../errors.js';
-import { NdArray, shapeToString } from '../io/ndarray.js';
-import { readStateDict } from '../io/state-dict-file.js';
-import { buildForFile, loadStateDict, sameShape } from './load-state.js';
 import { GeneratorInputs, GeneratorModel } from './interfaces.js';
-import {
-  BigGanDeepConfig, PRETRAINED_DEEP_CONFIGS, blockResolutions, hasAttention, validateBigGanDeepConfig,
-} from './biggan-deep-config.js';
-import { readBigGanDeepConfig } from './biggan-deep-config-file.js';
-import {
-  LAYOUT_NAME, PretrainedBigGanLayoutOptions, attentionPositionFromKeys, describeOtherLayout, detectPretrainedBigGan, fromPretrainedBigGan, toPretrainedBigGan,
-} from './layouts/pretrained-biggan.js';
+import { BigGanDeepConfig, blockResolutions, hasAttention, validateBigGanDeepConfig } from './biggan-deep-config.js';
 
 /** Intermediate values by name, filled when a map is passed to forward (tests, debugging). */
 export type GeneratorTaps = Map<string, Tensor>;
@@ -129,11 +118,6 @@ export class BigGanDeepGenerator extends Module implements GeneratorModel {
     this.nameParams();
   }
 
-  /** The layout options for this model's HF checkpoint names. */
-  get layoutOptions(): PretrainedBigGanLayoutOptions {
-    return { attentionPosition: this.attention ? this.config.attention_layer_position : null };
-  }
-
   /** Class embeddings [N, class_embed_dim] from ids (row lookup) or float class vectors (linear combination). */
   embed(classes: GeneratorInputs['classes']): Tensor {
     const [dim, numClasses] = this.class_embedding.shape;
@@ -202,80 +186,4 @@ export class BigGanDeepGenerator extends Module implements GeneratorModel {
     if (!truncation) throw new Error('this BigGAN-deep model selects BN statistics by truncation: pass a float64 [1] truncation input');
     return selectStatRows(truncation, this.config.n_stats);
   }
-
-  /** Our state in HF names and torch order (what upstream's state_dict() would list). */
-  pretrainedStateDict(): Map<string, Param> {
-    return toPretrainedBigGan(this.stateDict(), this.layoutOptions);
-  }
 }
-
-/** Where a config comes from when loading: a config object, a config.json path, or (undefined) found beside the weights. */
-export type DeepConfigSource = BigGanDeepConfig | string | undefined;
-
-/**
- * Builds a generator from a state dict in HF names (pytorch-pretrained-BigGAN) or in
- * our own names. Every expected tensor must be there with its exact shape; errors
- * name the key in the file's own naming, with expected and found shapes.
- */
-export function bigGanDeepFromStateDict(state: Map<string, NdArray>, config: BigGanDeepConfig, source: string): BigGanDeepGenerator {
-  const hf = checkedLayout(state, source) === 'pretrained-biggan';
-  const model = buildForFile(source, state, () => new BigGanDeepGenerator(config));
-  const keys = [...state.keys()];
-  let ours = state;
-  if (hf) {
-    const opts = model.layoutOptions;
-    const fileAttn = attentionPositionFromKeys(keys);
-    if (fileAttn !== null && fileAttn !== opts.attentionPosition) {
-      throw new UserError(`${source} has its attention layer at generator.layers.${fileAttn} but the config puts it at ${opts.attentionPosition ?? '(none)'}`);
-    }
-    // Check in HF names first so messages name the file's keys.
-    const expected = model.pretrainedStateDict();
-    const problems: string[] = [];
-    for (const [key, p] of expected) {
-      const t = state.get(key);
-      if (!t) problems.push(`missing ${key} (expected shape ${shapeToString(p.shape)})`);
-      else if (!sameShape(t.shape, p.shape)) problems.push(`${key}: expected shape ${shapeToString(p.shape)}, found ${shapeToString(t.shape)}`);
-    }
-    for (const key of keys) if (!expected.has(key)) problems.push(`unexpected key ${key}`);
-    if (problems.length) {
-      const more = problems.length > 4 ? `; and ${problems.length - 4} more` : '';
-      throw new UserError(`${source} does not fit the BigGAN-deep ${config.output_dim} config (channel_width ${config.channel_width}): ${problems.slice(0, 4).join('; ')}${more}`);
-    }
-    ours = fromPretrainedBigGan(state, opts).ours;
-  }
-  loadStateDict(model, ours, { source });
-  return model;
-}
-
-/** Which naming a BigGAN-deep generator state dict uses; anything else is refused, saying what it looks like. */
-function checkedLayout(state: Map<string, NdArray>, source: string): 'pretrained-biggan' | 'ours' {
-  const keys = [...state.keys()];
-  if (detectPretrainedBigGan(keys)) return 'pretrained-biggan';
-  if (state.has('gen_z.w.weight') && state.has('class_embedding')) return 'ours';
-  throw new UserError(`${source} is not a BigGAN-deep generator checkpoint: it looks like ${describeOtherLayout(keys)}; expected ${LAYOUT_NAME} keys (embeddings.weight, generator.gen_z.*, generator.layers.*)`);
-}
-
-/**
- * Loads a BigGAN-deep generator from a weights file (.bin/.pth/.safetensors, HF or our
- * names). Config: given, or config.json beside the weights, or else (HF names only) the
- * pretrained 128/256/512 config with the file's number of generator layers.
- */
-export function loadBigGanDeepGenerator(weightsFile: string, config?: DeepConfigSource): BigGanDeepGenerator {
-  const state = readStateDict(weightsFile);
-  checkedLayout(state, weightsFile); // before looking for a config: a foreign checkpoint's config.json would mislead
-  const cfg = resolveDeepConfig(weightsFile, state, config);
-  return bigGanDeepFromStateDict(state, cfg, weightsFile);
-}
-
-export function resolveDeepConfig(weightsFile: string, state: Map<string, NdArray>, config: DeepConfigSource): BigGanDeepConfig {
-  if (typeof config === 'object') return validateBigGanDeepConfig(config, 'BigGAN-deep config');
-  if (typeof config === 'string') return readBigGanDeepConfig(config);
-  const beside = path.join(path.dirname(weightsFile), 'config.json');
-  if (fs.existsSync(beside)) return readBigGanDeepConfig(beside);
-  // No config: the pretrained releases differ in their number of blocks.
-  const layerCount = new Set([...state.keys()].map((k) => /^generator\.layers\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined)).size;
-  const match = Object.values(PRETRAINED_DEEP_CONFIGS).find((c) => c.layers.length + (hasAttention(c) ? 1 : 0) === layerCount);
-  if (!match) throw new UserError(`${weightsFile}: no config.json beside it and its ${layerCount} generator layers match no pretrained BigGAN-deep config; pass the config`);
-  return match;
-}
-

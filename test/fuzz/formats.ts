@@ -21,7 +21,8 @@ import { loadDiscriminator, loadGenerator, saveCheckpoint } from '../../src/mode
 import { parseDiscriminatorArgs, parseGeneratorArgs } from '../../src/models/biggan-config.js';
 import { BigGANGenerator } from '../../src/models/biggan-generator.js';
 import { BigGANDiscriminator } from '../../src/models/biggan-discriminator.js';
-import { BigGanDeepGenerator, bigGanDeepFromStateDict } from '../../src/models/biggan-deep-generator.js';
+import { BigGanDeepGenerator } from '../../src/models/biggan-deep-generator.js';
+import { bigGanDeepFromStateDict } from '../../src/models/layouts/pretrained-biggan-loader.js';
 import { bigGanDeepConfig } from '../../src/models/biggan-deep-config.js';
 import { readBigGanDeepConfig } from '../../src/models/biggan-deep-config-file.js';
 import { discriminatorFromStateDict, generatorFromStateDict } from '../../src/models/layouts/biggan-pytorch.js';
