@@ -23,7 +23,7 @@ import { BigGanDeepGenerator, GeneratorTaps } from '../src/models/biggan-deep-ge
 import { bigGanDeepFromStateDict, loadBigGanDeepGenerator, pretrainedLayoutOptions, pretrainedStateDict } from '../src/models/layouts/pretrained-biggan-loader.js';
 import { BigGanDeepDiscriminator } from '../src/models/biggan-deep-discriminator.js';
 import { BigGanDeepConfig, bigGanDeepConfig, validateBigGanDeepConfig } from '../src/models/biggan-deep-config.js';
-import { readBigGanDeepConfig } from '../src/models/biggan-deep-config-file.js';
+import { readBigGanDeepConfig } from '../src/models/layouts/pretrained-biggan-config.js';
 import { detectPretrainedBigGan, hfKeyToOurs, ourNameToHf } from '../src/models/layouts/pretrained-biggan.js';
 import { PT_REF } from './fixture-paths.js';
 import { maxAbsDiff } from './array-diff.js';

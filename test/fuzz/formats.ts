@@ -24,7 +24,7 @@ import { BigGANDiscriminator } from '../../src/models/biggan-discriminator.js';
 import { BigGanDeepGenerator } from '../../src/models/biggan-deep-generator.js';
 import { bigGanDeepFromStateDict } from '../../src/models/layouts/pretrained-biggan-loader.js';
 import { bigGanDeepConfig } from '../../src/models/biggan-deep-config.js';
-import { readBigGanDeepConfig } from '../../src/models/biggan-deep-config-file.js';
+import { readBigGanDeepConfig } from '../../src/models/layouts/pretrained-biggan-config.js';
 import { discriminatorFromStateDict, generatorFromStateDict } from '../../src/models/layouts/biggan-pytorch.js';
 import { PreparedDataset, openDataset } from '../../src/data/prepared-dataset.js';
 import { Cifar10Source } from '../../src/data/sources/cifar10.js';

@@ -6,7 +6,7 @@
 import { UserError } from '../../errors.js';
 import { readJsonForUser } from '../../io/read-file.js';
 import { validateBigGanDeepConfig } from '../biggan-deep-config.js';
-import { readBigGanDeepConfig } from '../biggan-deep-config-file.js';
+import { readBigGanDeepConfig } from './pretrained-biggan-config.js';
 import type { CheckpointLayout } from './checkpoint-layout.js';
 import { configKind } from './config-kind.js';
 import { detectPretrainedBigGan } from './pretrained-biggan.js';

@@ -12,7 +12,7 @@ import { readStateDict } from '../../io/state-dict-file.js';
 import { buildForFile, loadStateDict, sameShape } from '../load-state.js';
 import { BigGanDeepGenerator } from '../biggan-deep-generator.js';
 import { BigGanDeepConfig, PRETRAINED_DEEP_CONFIGS, hasAttention, validateBigGanDeepConfig } from '../biggan-deep-config.js';
-import { readBigGanDeepConfig } from '../biggan-deep-config-file.js';
+import { readBigGanDeepConfig } from './pretrained-biggan-config.js';
 import {
   LAYOUT_NAME, PretrainedBigGanLayoutOptions, attentionPositionFromKeys, describeOtherLayout, detectPretrainedBigGan, fromPretrainedBigGan, toPretrainedBigGan,
 } from './pretrained-biggan.js';
