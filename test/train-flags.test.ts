@@ -60,7 +60,7 @@ test('train flags: biggan train has exactly the tables\' options, with their hel
   const cmd = program.commands.find((c) => c.name() === 'train')!;
   const opts = new Map(cmd.options.map((o) => [o.flags, o]));
   const table = [...RUN_FLAGS, ...TRAIN_FLAGS];
-  assert.deepEqual([...opts.keys()].filter((k) => !k.startsWith('--dashboard')), table.map((f) => f.flag));
+  assert.deepEqual([...opts.keys()].filter((k) => !k.startsWith('--dashboard')).sort(), table.map((f) => f.flag).sort());
   const options = new Set<string>();
   for (const f of table) {
     const o = opts.get(f.flag)!;
@@ -159,4 +159,16 @@ test('train flags: a config value out of its flag\'s range is a one-line error n
   assert.throws(() => resolveConfig({ collapse: { sigmaFactor: 0.5 } }), /--collapse-sigma-factor must be > 1, got 0.5/);
   assert.throws(() => resolveConfig({ graphs: 'x' as 'single' }), /--graphs must be single or per-step, got x/);
   assert.throws(() => flagsFrom({ sigmaReg: 1, sigmaRegRatio: 1 }), /give either --sigma-reg or --sigma-reg-ratio, not both/);
+});
+
+test('train flags: the library option types come from the table (checked when the tests compile)', () => {
+  const good: TrainFlagOptions = { ch: 4, dNorm: 'batch', hier: false, gAttn: [], betas: [0, 0.9], loss: 'ns', collapseAction: 'rollback', data: 'x' };
+  // @ts-expect-error not a --d-norm choice
+  const badChoice: TrainFlagOptions = { dNorm: 'group' };
+  // @ts-expect-error --ch is a number
+  const badType: TrainFlagOptions = { ch: '4' };
+  // @ts-expect-error no such flag
+  const unknown: TrainFlagOptions = { chWidth: 4 };
+  assert.deepEqual(flagsFrom(good).gCh, 4);
+  assert.ok(badChoice && badType && unknown);
 });

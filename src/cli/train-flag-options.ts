@@ -46,7 +46,8 @@ export function commanderOption(f: { flag: string; help: string; kind: FlagKind;
   }
 }
 
-/** Every flag of both tables: the run-level ones (--out first), then the model and recipe flags. */
+/** Every flag of both tables, as `biggan train --help` lists them: the run directory's, the model and recipe flags, the other run-level ones. */
 export function trainCommanderOptions(): Option[] {
-  return [...RUN_FLAGS, ...TRAIN_FLAGS].map(commanderOption);
+  const runDir = (f: { option: string }): boolean => f.option === 'out' || f.option === 'resume';
+  return [...RUN_FLAGS.filter(runDir), ...TRAIN_FLAGS, ...RUN_FLAGS.filter((f) => !runDir(f))].map(commanderOption);
 }

@@ -68,8 +68,9 @@ export interface SweepSpec {
 }
 
 /**
- * The train options a spec may set. Run plumbing (out, resume, threads, seed, steps,
- * evaluation, callbacks) belongs to the sweep, not to a setting.
+ * The train options a spec may set: the model and recipe flags (train/run/train-flags.ts)
+ * but seed and steps, which the sweep sets per trial. Run-level options (out, resume,
+ * threads, evaluation, callbacks) belong to the sweep, not to a setting.
  */
 const SWEEP_OWNED: ReadonlySet<string> = new Set<keyof TrainFlagOptions>(['seed', 'steps']);
 const SETTABLE: ReadonlySet<string> = new Set(TRAIN_FLAGS.map((f) => f.option as string).filter((o) => !SWEEP_OWNED.has(o)));

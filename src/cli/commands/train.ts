@@ -26,7 +26,7 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('train BigGAN (or another --arch) on a class-labelled image folder, CIFAR-10 or .npy arrays (without --data: a short demo on built-in synthetic data)');
-  // the run-level options, then the model and recipe flags (train/run/train-flags.ts); --dashboard is the CLI's own
+  // the flags of train/run/train-flags.ts; --dashboard is the CLI's own
   for (const o of trainCommanderOptions()) cmd.addOption(o);
   cmd
     .option('--dashboard [port]', `serve the live dashboard of this run while it trains (as biggan dashboard; port default ${DASHBOARD_DEFAULT_PORT}, 0 = any free port)`, port)
