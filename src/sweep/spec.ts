@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { TrainFlagOptions } from '../api/train.js';
+import { TRAIN_FLAGS } from '../train/run/train-flags.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type Setting = Record<string, Json>;
@@ -67,18 +68,14 @@ export interface SweepSpec {
 }
 
 /**
- * The train options a spec may set. Run plumbing (out, resume, threads, seed, steps,
- * evaluation, callbacks) belongs to the sweep, not to a setting.
+ * The train options a spec may set: the model and recipe flags (train/run/train-flags.ts)
+ * but seed and steps, which the sweep sets per trial. Run-level options (out, resume,
+ * threads, evaluation, callbacks) belong to the sweep, not to a setting.
  */
-const SETTABLE: ReadonlySet<string> = new Set<keyof TrainFlagOptions>([
-  'data', 'arch', 'dNorm', 'unconditional', 'resolution', 'ch', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch',
-  'dAccumulations', 'gAccumulations', 'gLr', 'dLr', 'betas', 'gBetas', 'dBetas', 'adamEps', 'dSteps', 'orthoBeta', 'orthoVariant', 'emaDecay',
-  'emaStart', 'standingPasses', 'standingBatch', 'latent', 'zStd', 'r1Gamma', 'loss', 'penalty', 'penaltyWeight', 'sigmaClamp', 'sigmaClampRatio',
-  'sigmaReg', 'sigmaRegRatio', 'sigmaRegStrength', 'graphs', 'checkpointEvery', 'keepCheckpoints', 'logEvery', 'svEvery', 'sampleEvery',
-  'collapseWatch', 'collapseAction', 'collapseWarmup', 'collapseSigmaFactor', 'collapseSigmaWindow', 'collapseDLossLow', 'collapseDLossHigh',
-  'collapseDLossWindow', 'collapseDiversity', 'flip', 'syntheticClasses', 'syntheticCount',
-]);
-const PAIR_OPTIONS: ReadonlySet<string> = new Set(['betas', 'gBetas', 'dBetas']);
+const SWEEP_OWNED: ReadonlySet<string> = new Set<keyof TrainFlagOptions>(['seed', 'steps']);
+const SETTABLE: ReadonlySet<string> = new Set(TRAIN_FLAGS.map((f) => f.option as string).filter((o) => !SWEEP_OWNED.has(o)));
+/** Options whose value is a pair: a vary dimension may set one element ("betas.0"). */
+const PAIR_OPTIONS: ReadonlySet<string> = new Set(TRAIN_FLAGS.filter((f) => f.kind.kind === 'betas').map((f) => f.option as string));
 const EVAL_METRICS: ReadonlySet<string> = new Set(['is', 'fid', 'kid', 'pr', 'dc', 'ifid']);
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -3,24 +3,25 @@
  * paper's values as defaults), the architecture, and the run's bookkeeping. It is
  * plain JSON, stored in every checkpoint, so `--resume` continues with exactly the
  * settings the run started with; flags given again on resume override them, within
- * the rules of `compareForResume`.
+ * the rules of `mergeForResume`.
  *
- * Defaults that depend on the architecture or resolution (width, latent size, G's BN
- * epsilon, the resolution itself) come from the architecture's registry entry
- * (models/architectures.ts) in `resolveConfig`. Without --data, the embedded demo preset applies:
- * a small, fast network on the synthetic dataset, with learning rates and an EMA
- * horizon that suit a few hundred iterations.
+ * Each field's flag, default, demo value, range and resume rule are declared once in
+ * train-flags.ts; this file builds configs from that table and adds the rules between
+ * fields. Defaults that depend on the architecture or resolution (width, latent size,
+ * G's BN epsilon, the resolution itself) come from the architecture's registry entry
+ * (models/architectures.ts). Without --data, the embedded demo preset applies: a small,
+ * fast network on the synthetic dataset, with learning rates and an EMA horizon that
+ * suit a few hundred iterations.
  */
-import { LOSS_NAMES, type LossName } from '../losses.js';
-import { PENALTIES, PENALTY_NAMES, type PenaltyName } from '../penalties/penalties.js';
+import type { LossName } from '../losses.js';
+import { PENALTIES, type PenaltyName } from '../penalties/penalties.js';
 import { UserError, inFile } from '../../errors.js';
 import type { OrthoVariant } from '../orthogonal-regularization.js';
-import { ORTHO_VARIANTS } from '../orthogonal-regularization.js';
-import { PAPER_HYPER, type GanHyper } from '../train-step.js';
+import type { GanHyper } from '../train-step.js';
 import { architecture } from '../../models/architectures.js';
-import type { ArchitectureSpecificOption } from '../../models/architecture-entry.js';
-import { D_NORMS, type DNorm } from '../../models/landscape/d-layers.js';
-import { LATENT_DISTRIBUTIONS, type LatentDistribution } from './latents.js';
+import type { DNorm } from '../../models/landscape/d-layers.js';
+import type { LatentDistribution } from './latents.js';
+import { TRAIN_FLAGS, fieldOwner, flagName, getField, setField, type DefaultContext, type ResumeRule, type TrainFlag } from './train-flags.js';
 
 /** An architecture of the registry (models/architectures.ts): biggan, biggan-deep, sndcgan, resnet19, resnet-cifar. */
 export type Arch = string;
@@ -132,74 +133,24 @@ export interface TrainConfig {
 /** Flags as the user gave them (undefined: not given). */
 export type TrainFlags = { [K in Exclude<keyof TrainConfig, 'collapse'>]?: TrainConfig[K] } & { collapse?: Partial<CollapseConfig> };
 
-export const PAPER_COLLAPSE: Readonly<CollapseConfig> = {
-  enabled: true,
-  action: 'stop',
-  warmup: 2000,
-  sigmaFactor: 4,
-  sigmaWindow: 5,
-  dLossLow: 0.1,
-  dLossHigh: 1.0,
-  dLossWindow: 20,
-  diversityFraction: 0.25,
-};
+/** A config object in the making: fields set by path. */
+type Draft = Record<string, unknown>;
 
-/** What the paper (and BigGAN-PyTorch's launch scripts, where the paper is silent) prescribes. */
+/** The flags as entries of the table (its literal types are for the library option type). */
+const FLAGS: readonly TrainFlag[] = TRAIN_FLAGS;
+
+/**
+ * What the paper (and BigGAN-PyTorch's launch scripts, where the paper is silent) prescribes:
+ * the table's defaults, in its order (the stored config's field order).
+ */
 function paperDefaults(resolution: number, arch: Arch): TrainConfig {
-  const h = PAPER_HYPER;
-  const a = architecture(arch, '--arch').defaults(resolution);
-  return {
-    data: null,
-    synthetic: { numClasses: 8, count: 800, seed: 0 },
-    resolution,
-    flip: false,
-    arch,
-    dNorm: 'spectral',
-    unconditional: false,
-    gCh: a.gCh,
-    dCh: a.dCh,
-    dimZ: a.dimZ,
-    sharedDim: 128,
-    hier: true,
-    gAttn: [64],
-    dAttn: [64],
-    bnEps: a.bnEps,
-    snEps: 1e-6,
-    batch: 50,
-    dAccumulations: 1,
-    gAccumulations: 1,
-    steps: 100_000,
-    seed: 0,
-    gLr: h.gLr,
-    dLr: h.dLr,
-    gBetas: [...(h.gBetas ?? h.betas)],
-    dBetas: [...(h.dBetas ?? h.betas)],
-    adamEps: h.adamEps,
-    dSteps: h.numDSteps,
-    orthoBeta: h.orthoBeta,
-    orthoVariant: h.orthoVariant,
-    emaDecay: h.emaDecay,
-    emaStart: h.emaStart,
-    standingPasses: 100,
-    standingBatch: 50,
-    latent: 'normal',
-    zStd: 1,
-    r1Gamma: 0,
-    loss: 'hinge',
-    penalty: 'none',
-    penaltyWeight: null,
-    sigmaClamp: null,
-    sigmaReg: null,
-    sigmaRegStrength: 0,
-    // measured (bench/training.ts): per-step graphs are faster and need less memory than one graph
-    graphs: 'per-step',
-    checkpointEvery: 1000,
-    keepCheckpoints: 3,
-    logEvery: 10,
-    svEvery: 500,
-    sampleEvery: 1000,
-    collapse: { ...PAPER_COLLAPSE },
-  };
+  const d: DefaultContext = { resolution, arch, archDefaults: architecture(arch, '--arch').defaults(resolution) };
+  const c: Draft = {};
+  for (const f of FLAGS) {
+    if (f.field === undefined || f.default === undefined) continue;
+    setField(c, f.field, typeof f.default === 'function' ? (f.default as (d: DefaultContext) => unknown)(d) : structuredClone(f.default));
+  }
+  return c as unknown as TrainConfig;
 }
 
 /**
@@ -207,34 +158,13 @@ function paperDefaults(resolution: number, arch: Arch): TrainConfig {
  * 600 iterations of one D step each. Higher learning rates, one D step per G step and a
  * short EMA horizon than the paper's, so that samples of each class, in its colour and
  * roughly its shape, appear within a couple of minutes on 2 cores (one D step gave
- * visibly better shapes than two in the same time).
+ * visibly better shapes than two in the same time). The values are the table's `demo`.
  */
-export const DEMO_OVERRIDES: Readonly<TrainFlags> = {
-  resolution: 32,
-  gCh: 8,
-  dCh: 8,
-  dimZ: 32,
-  sharedDim: 16,
-  gAttn: [],
-  dAttn: [],
-  batch: 16,
-  steps: 600,
-  dSteps: 1,
-  gLr: 5e-4,
-  dLr: 5e-4,
-  emaDecay: 0.99,
-  emaStart: 100,
-  standingPasses: 16,
-  standingBatch: 16,
-  checkpointEvery: 100,
-  logEvery: 1,
-  svEvery: 25,
-  sampleEvery: 100,
-  collapse: { warmup: 100, sigmaWindow: 4, dLossWindow: 10 },
-};
-
-/** The flags of the architecture-specific options. */
-const OPTION_FLAGS: Record<ArchitectureSpecificOption, string> = { sharedDim: '--shared-dim', hier: '--no-hier', gAttn: '--g-attn', dAttn: '--d-attn' };
+function demoOverrides(): TrainFlags {
+  const c: Draft = {};
+  for (const f of FLAGS) if (f.field !== undefined && f.demo !== undefined) setField(c, f.field, structuredClone(f.demo));
+  return c as TrainFlags;
+}
 
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -247,100 +177,52 @@ export function resolveConfig(flags: TrainFlags): TrainConfig {
   const arch = given.arch ?? 'biggan';
   const entry = architecture(arch, '--arch');
   const unused = entry.unusedOptions.find((k) => given[k] !== undefined);
-  if (unused) throw new UserError(`${OPTION_FLAGS[unused]} does not apply to --arch ${arch}`);
+  if (unused) throw new UserError(`${flagName(fieldOwner(unused))} does not apply to --arch ${arch}`);
+  const demoPreset = demoOverrides();
   // the demo's 32x32 where the architecture has it
-  const demoResolution = entry.resolutions.includes(DEMO_OVERRIDES.resolution!) ? DEMO_OVERRIDES.resolution! : entry.defaultResolution;
+  const demoResolution = entry.resolutions.includes(demoPreset.resolution!) ? demoPreset.resolution! : entry.defaultResolution;
   const resolution = given.resolution ?? (demo ? demoResolution : entry.defaultResolution);
   const base = paperDefaults(resolution, arch);
-  const preset: TrainFlags = demo ? { ...DEMO_OVERRIDES, resolution } : {};
+  const preset: TrainFlags = demo ? { ...demoPreset, resolution } : {};
   const cfg: TrainConfig = { ...base, ...defined(preset), ...given, collapse: { ...base.collapse, ...(preset.collapse ?? {}), ...(given.collapse ?? {}) } };
-  if (given.batch !== undefined && given.standingBatch === undefined) cfg.standingBatch = given.batch;
-  else if (given.standingBatch === undefined && preset.standingBatch === undefined) cfg.standingBatch = cfg.batch;
+  // defaults that are another field's value (--standing-batch: --batch)
+  for (const f of FLAGS) if (f.field && f.defaultFrom && getField(given, f.field) === undefined) setField(cfg, f.field, getField(cfg, f.defaultFrom));
   validateConfig(cfg);
   return cfg;
 }
 
+/** Checks a config (fresh, resumed or read from a checkpoint): each flag's range, then the rules between fields. */
 export function validateConfig(c: TrainConfig): void {
   const bad = (msg: string): never => {
     throw new UserError(msg);
   };
-  const posInt = (v: number, flag: string) => (Number.isInteger(v) && v > 0) || bad(`${flag} must be a positive integer, got ${v}`);
-  const nonNegInt = (v: number, flag: string) => (Number.isInteger(v) && v >= 0) || bad(`${flag} must be a non-negative integer, got ${v}`);
-  const posNum = (v: number, flag: string) => (Number.isFinite(v) && v > 0) || bad(`${flag} must be a positive number, got ${v}`);
-  const betas = (b: [number, number], flag: string) =>
-    (b.length === 2 && b.every((x) => Number.isFinite(x) && x >= 0 && x < 1)) || bad(`${flag} must be two numbers in [0, 1), got ${b.join(',')}`);
   const entry = architecture(c.arch, '--arch');
-  if (!entry.resolutions.includes(c.resolution)) bad(`--resolution ${c.resolution} is not available for ${c.arch} (have ${entry.resolutions.join(', ')})`);
-  if (!D_NORMS.includes(c.dNorm)) bad(`--d-norm must be one of ${D_NORMS.join(', ')}, got ${c.dNorm}`);
-  if (!entry.dNorms.includes(c.dNorm)) bad(`--d-norm ${c.dNorm} is not available for ${c.arch} (have ${entry.dNorms.join(', ')})`);
-  if (typeof c.unconditional !== 'boolean') bad('--unconditional setting is malformed');
-  posInt(c.gCh, '--ch');
-  posInt(c.dCh, '--d-ch');
-  posInt(c.dimZ, '--dim-z');
-  posInt(c.sharedDim, '--shared-dim');
-  posNum(c.bnEps, '--bn-eps');
-  posNum(c.snEps, '--sn-eps');
-  const problem = entry.problem(c);
-  if (problem) bad(problem);
-  posInt(c.batch, '--batch');
-  posInt(c.dAccumulations, '--d-accumulations');
-  posInt(c.gAccumulations, '--g-accumulations');
-  posInt(c.steps, '--steps');
-  nonNegInt(c.seed, '--seed');
-  posNum(c.gLr, '--g-lr');
-  posNum(c.dLr, '--d-lr');
-  betas(c.gBetas, '--g-betas');
-  betas(c.dBetas, '--d-betas');
-  posNum(c.adamEps, '--adam-eps');
-  posInt(c.dSteps, '--d-steps');
-  if (!(Number.isFinite(c.orthoBeta) && c.orthoBeta >= 0)) bad(`--ortho-beta must be >= 0, got ${c.orthoBeta}`);
-  if (!ORTHO_VARIANTS.includes(c.orthoVariant)) bad(`--ortho-variant must be one of ${ORTHO_VARIANTS.join(', ')}, got ${c.orthoVariant}`);
-  if (!(c.emaDecay >= 0 && c.emaDecay <= 1)) bad(`--ema-decay must be in [0, 1], got ${c.emaDecay}`);
-  nonNegInt(c.emaStart, '--ema-start');
-  nonNegInt(c.standingPasses, '--standing-passes');
-  posInt(c.standingBatch, '--standing-batch');
-  if (!LATENT_DISTRIBUTIONS.includes(c.latent)) bad(`--latent must be one of ${LATENT_DISTRIBUTIONS.join(', ')}, got ${c.latent}`);
-  posNum(c.zStd, '--z-std');
-  if (!(Number.isFinite(c.r1Gamma) && c.r1Gamma >= 0)) bad(`--r1-gamma must be >= 0, got ${c.r1Gamma}`);
-  if (c.loss != null && !(LOSS_NAMES as readonly string[]).includes(c.loss)) bad(`--loss must be one of ${LOSS_NAMES.join(', ')}, got ${c.loss}`);
-  if (c.penalty != null && !(PENALTY_NAMES as readonly string[]).includes(c.penalty)) bad(`--penalty must be one of ${PENALTY_NAMES.join(', ')}, got ${c.penalty}`);
-  if (c.penaltyWeight != null && !(Number.isFinite(c.penaltyWeight) && c.penaltyWeight >= 0)) bad(`--penalty-weight must be >= 0, got ${c.penaltyWeight}`);
-  if (c.penaltyWeight != null && (c.penalty ?? 'none') === 'none') bad('--penalty-weight needs --penalty wgan-gp, dragan or l2');
   // Stored configs (resume) come from a file: the optional settings must have their shapes, not just their ranges.
   const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (c.data != null && typeof c.data !== 'string') bad(`--data must be a path, got ${typeof c.data}`);
   if (c.sigmaClamp != null && !(isObj(c.sigmaClamp) && (c.sigmaClamp.kind === 'value' || c.sigmaClamp.kind === 'ratio'))) bad('--sigma-clamp setting is malformed');
   if (c.sigmaReg != null && !(isObj(c.sigmaReg) && ('target' in c.sigmaReg || 'ratio' in c.sigmaReg))) bad('--sigma-reg setting is malformed');
-  if (c.sigmaClamp?.kind === 'value') posNum(c.sigmaClamp.value, '--sigma-clamp');
-  if (c.sigmaClamp?.kind === 'ratio') posNum(c.sigmaClamp.ratio, '--sigma-clamp-ratio');
-  if (c.sigmaReg && 'target' in c.sigmaReg) posNum(c.sigmaReg.target, '--sigma-reg');
-  if (c.sigmaReg && 'ratio' in c.sigmaReg) posNum(c.sigmaReg.ratio, '--sigma-reg-ratio');
-  if (!(Number.isFinite(c.sigmaRegStrength) && c.sigmaRegStrength >= 0)) bad(`--sigma-reg-strength must be >= 0, got ${c.sigmaRegStrength}`);
+  for (const f of FLAGS) {
+    if (!f.range || !f.field) continue;
+    const v = f.fromConfig ? f.fromConfig(c) : getField(c, f.field);
+    if (v == null && (f.nullable || f.fromConfig)) continue;
+    const problem = f.range(v as never);
+    if (problem) bad(`${flagName(f)} ${problem}`);
+  }
+  if (!entry.resolutions.includes(c.resolution)) bad(`--resolution ${c.resolution} is not available for ${c.arch} (have ${entry.resolutions.join(', ')})`);
+  if (!entry.dNorms.includes(c.dNorm)) bad(`--d-norm ${c.dNorm} is not available for ${c.arch} (have ${entry.dNorms.join(', ')})`);
+  const problem = entry.problem(c);
+  if (problem) bad(problem);
+  if (c.penaltyWeight != null && (c.penalty ?? 'none') === 'none') bad('--penalty-weight needs --penalty wgan-gp, dragan or l2');
   if (c.sigmaReg && c.sigmaRegStrength === 0) bad('--sigma-reg / --sigma-reg-ratio need --sigma-reg-strength > 0');
-  if (c.graphs !== 'single' && c.graphs !== 'per-step') bad(`--graphs must be single or per-step, got ${c.graphs}`);
   if (c.graphs === 'single') {
     const acc = c.dAccumulations > 1 ? `--d-accumulations ${c.dAccumulations}` : c.gAccumulations > 1 ? `--g-accumulations ${c.gAccumulations}` : null;
     if (acc) bad(`--graphs single cannot be combined with ${acc}: gradient accumulation runs only with --graphs per-step (the default)`);
   }
-  posInt(c.checkpointEvery, '--checkpoint-every');
-  nonNegInt(c.keepCheckpoints, '--keep-checkpoints');
-  posInt(c.logEvery, '--log-every');
-  nonNegInt(c.svEvery, '--sv-every');
-  nonNegInt(c.sampleEvery, '--sample-every');
   const k = c.collapse;
-  if (k.action !== 'stop' && k.action !== 'rollback') bad(`--collapse-action must be stop or rollback, got ${k.action}`);
-  nonNegInt(k.warmup, '--collapse-warmup');
-  posNum(k.sigmaFactor, '--collapse-sigma-factor');
-  if (!(k.sigmaFactor > 1)) bad(`--collapse-sigma-factor must be > 1, got ${k.sigmaFactor}`);
-  posInt(k.sigmaWindow, '--collapse-sigma-window');
-  posNum(k.dLossLow, '--collapse-d-loss-low');
-  posNum(k.dLossHigh, '--collapse-d-loss-high');
   if (!(k.dLossHigh > k.dLossLow)) bad(`--collapse-d-loss-high (${k.dLossHigh}) must exceed --collapse-d-loss-low (${k.dLossLow})`);
-  posInt(k.dLossWindow, '--collapse-d-loss-window');
-  if (!(k.diversityFraction > 0 && k.diversityFraction < 1)) bad(`--collapse-diversity must be in (0, 1), got ${k.diversityFraction}`);
   const s = c.synthetic;
   if (!(Number.isInteger(s.numClasses) && s.numClasses >= 2 && s.numClasses <= 36)) bad(`synthetic classes must be in [2, 36], got ${s.numClasses}`);
-  posInt(s.count, 'synthetic image count');
+  if (!(Number.isInteger(s.count) && s.count > 0)) bad(`synthetic image count must be a positive integer, got ${s.count}`);
 }
 
 /** The GanTrainer settings of a config. */
@@ -366,16 +248,15 @@ export function hyperOf(c: TrainConfig): GanHyper {
   };
 }
 
-/** Fields that define the model, its data or the random streams (accumulations: the effective batch and the data consumed): a resumed run must keep them. */
-const FIXED: (keyof TrainConfig)[] = [
-  'data', 'synthetic', 'resolution', 'flip', 'arch', 'dNorm', 'unconditional', 'gCh', 'dCh', 'dimZ', 'sharedDim', 'hier', 'gAttn', 'dAttn', 'bnEps', 'snEps', 'batch', 'seed', 'dSteps',
-  'dAccumulations', 'gAccumulations',
-];
+/** The top-level config fields of the flags with a resume rule, in table order. */
+function resumeFields(rule: ResumeRule): (keyof TrainConfig)[] {
+  const fields = FLAGS.filter((f) => f.resume === rule && f.field !== undefined && !f.field.includes('.')).map((f) => f.field as keyof TrainConfig);
+  return [...new Set(fields)];
+}
+/** Fields that define the model, its data or the random streams: a resumed run must keep them. */
+const FIXED = resumeFields('fixed');
 /** Fields that change the optimisation: allowed on resume, but the continuation is then no exact replay. */
-const TUNABLE: (keyof TrainConfig)[] = [
-  'gLr', 'dLr', 'gBetas', 'dBetas', 'adamEps', 'orthoBeta', 'orthoVariant', 'emaDecay', 'emaStart', 'standingPasses', 'standingBatch',
-  'latent', 'zStd', 'r1Gamma', 'loss', 'penalty', 'penaltyWeight', 'sigmaClamp', 'sigmaReg', 'sigmaRegStrength', 'graphs',
-];
+const TUNABLE = resumeFields('tunable');
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
@@ -425,16 +306,17 @@ function typeMismatch(model: unknown, value: unknown, path: string): string | nu
 
 export function parseStoredConfig(json: unknown, source: string): TrainConfig {
   if (!json || typeof json !== 'object') throw new UserError(`${source}: no training configuration in the checkpoint`);
-  // runs saved before the σ0 regulariser / gradient accumulation / the architecture registry / the study's losses existed had them off
-  const c = {
-    sigmaReg: null, sigmaRegStrength: 0, dAccumulations: 1, gAccumulations: 1, dNorm: 'spectral', unconditional: false, loss: 'hinge', penalty: 'none', penaltyWeight: null,
-    ...(json as object),
-  } as TrainConfig;
+  // runs saved before a flag existed (the σ0 regulariser, gradient accumulation, the architecture registry,
+  // the study's losses) had it off: the table marks those fields, and a config without one reads as its default
+  const c = { ...(json as object) } as Draft;
+  for (const f of FLAGS) {
+    if (f.absentFromOldRuns && f.field && !(f.field in c)) setField(c, f.field, structuredClone(f.default));
+  }
   const defaults = paperDefaults(32, 'biggan');
   const missing = (Object.keys(defaults) as (keyof TrainConfig)[]).filter((k) => !(k in c));
   if (missing.length) throw new UserError(`${source}: the stored training configuration lacks ${missing.join(', ')}`);
   const mistyped = typeMismatch(defaults, c, 'config');
   if (mistyped) throw new UserError(`${source}: the stored training configuration has ${mistyped}`);
-  inFile(source, () => validateConfig(c));
-  return c;
+  inFile(source, () => validateConfig(c as unknown as TrainConfig));
+  return c as unknown as TrainConfig;
 }

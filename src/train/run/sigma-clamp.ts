@@ -90,3 +90,8 @@ export class SigmaClamper {
     return { clamped, maxRatio };
   }
 }
+
+/** Tensor-name stem of a G parameter in the clamp's saved state (its path under G). */
+export function clampName(p: Param): string {
+  return p.name.replace(/^G\./, '');
+}
