@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { BadImageError, IMAGE_EXTENSIONS, decodeImage, type RgbImage } from '../data/decode.js';
-import { PreparedDataset } from '../data/prepared-dataset.js';
+import { PreparedDataset } from '../data/prepared/prepared-set.js';
 import { Cifar10Source, looksLikeCifar10 } from '../data/sources/cifar10.js';
 import { readLabels } from '../data/sources/npy.js';
 import { type NdArray, shapeToString } from '../io/ndarray.js';
