@@ -35,6 +35,10 @@ function mismatch(h: PreparedHeader, source: ImageSource, fingerprint: string, r
   return null;
 }
 
+function classlessError(spec: string, advice: string): UserError {
+  return new UserError(`${spec} is a class-less image set (its images sit directly in the folder, no class sub-folders): ${advice}`);
+}
+
 /**
  * Opens the training data named by `spec` at `opts.resolution`: reuses a valid
  * prepared cache, or prepares one (decode, crop, AREA-resize, write) first. A
@@ -51,10 +55,15 @@ export async function openDataset(spec: string, opts: PrepareOptions): Promise<P
       throw new UserError(`${spec} holds ${ds.resolution}px images, but the resolution is ${R}`);
     }
     ds.reused = true;
+    if (ds.classless && opts.requireClasses !== undefined) {
+      ds.close();
+      throw classlessError(spec, opts.requireClasses);
+    }
     return ds;
   }
   const source = openImageSource(spec, { limit: opts.limit, includeTest: opts.includeTest });
   try {
+    if (source.classless && opts.requireClasses !== undefined) throw classlessError(spec, opts.requireClasses);
     const fingerprint = source.fingerprint();
     const candidates = cacheCandidates(source, opts);
 

@@ -298,7 +298,8 @@ export class PreparedInput implements ImageInput {
     return `${this.location}#${i}`;
   }
 
-  labels(): InputLabels {
+  labels(): InputLabels | { missing: string } {
+    if (this.ds.classless) return { missing: `${this.location} was prepared from a class-less image folder` };
     return { classNames: this.ds.classNames, label: (i) => this.ds.labels[i]! };
   }
 

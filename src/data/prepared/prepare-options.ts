@@ -16,6 +16,11 @@ export interface PrepareOptions {
   concurrency?: number;
   /** Pixel bytes up to which an opened cache is held in memory (default 1 GiB). */
   memoryLimit?: number;
+  /**
+   * Set when the caller needs classes: a class-less source (or .bgd made from one) is then a
+   * UserError, before anything is prepared, ending with this advice.
+   */
+  requireClasses?: string;
   /** Called as images are prepared. */
   onProgress?: (done: number, total: number) => void;
   /** One-line notes: cache reused/prepared, location fallback, skipped images. */

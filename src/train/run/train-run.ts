@@ -673,7 +673,10 @@ async function openRunDataset(c: TrainConfig, opts: TrainRunOptions, note: (line
   }
   if (!fs.existsSync(c.data.replace(/:[^:]*\.npy$/i, ''))) throw new UserError(`--data ${c.data} does not exist`);
   const onProgress = opts.phase ? (done: number, total: number) => opts.phase!({ what: 'preparing data', done, total, step: 0 }) : undefined;
-  return openDataset(c.data, { resolution: c.resolution, skipBad: opts.skipBad, cache: opts.cache, log: note, onProgress });
+  // a class-less folder trains an unconditional model; a one-class conditional one would only carry a dead class input
+  const requireClasses = c.unconditional ? undefined
+    : 'train it with --unconditional (or move the images into one sub-folder, <folder>/<class>/, for a one-class conditional model)';
+  return openDataset(c.data, { resolution: c.resolution, skipBad: opts.skipBad, cache: opts.cache, log: note, onProgress, requireClasses });
 }
 
 /** The resolution a dataset comes in, where there is one: CIFAR-10 (32), a prepared .bgd file (its own). */
