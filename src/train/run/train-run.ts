@@ -28,7 +28,7 @@ import type { Param } from '../../engine/graph.js';
 import type { NdArray } from '../../io/ndarray.js';
 import type { RuntimeOptions } from '../../engine/runtime.js';
 import { openDataset, PreparedDataset, readPreparedHeader } from '../../data/prepared-dataset.js';
-import { looksLikeCifar10 } from '../../data/sources/cifar10.js';
+import { isCifar10BatchFile, looksLikeCifar10 } from '../../data/sources/cifar10.js';
 import { BatchLoader } from '../../data/batch-loader.js';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { GanTrainer, type IterationResult } from '../train-step.js';
@@ -679,10 +679,10 @@ async function openRunDataset(c: TrainConfig, opts: TrainRunOptions, note: (line
   return openDataset(c.data, { resolution: c.resolution, skipBad: opts.skipBad, cache: opts.cache, log: note, onProgress, requireClasses });
 }
 
-/** The resolution a dataset comes in, where there is one: CIFAR-10 (32), a prepared .bgd file (its own). */
+/** The resolution a dataset comes in, where there is one: CIFAR-10 and its batches (32), a prepared .bgd file (its own). */
 function nativeResolution(spec: string): number | undefined {
   if (/\.bgd$/i.test(spec) && fs.existsSync(spec)) return readPreparedHeader(spec).resolution;
-  if (looksLikeCifar10(spec)) return 32;
+  if (looksLikeCifar10(spec) || isCifar10BatchFile(spec)) return 32;
   return undefined;
 }
 
