@@ -29,6 +29,7 @@ import type { NdArray } from '../../io/ndarray.js';
 import type { RuntimeOptions } from '../../engine/runtime.js';
 import { openDataset, PreparedDataset, readPreparedHeader } from '../../data/prepared-dataset.js';
 import { isCifar10BatchFile, looksLikeCifar10 } from '../../data/sources/cifar10.js';
+import { resolveDataSpec } from '../../data/sources/npy.js';
 import { BatchLoader } from '../../data/batch-loader.js';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { GanTrainer, type IterationResult } from '../train-step.js';
@@ -227,7 +228,8 @@ export class TrainRun {
 
   private static async openLocked(opts: TrainRunOptions, dir: RunDir, resuming: boolean, note: (line: string) => void): Promise<TrainRun> {
     dir.removeStaleTemporaries();
-    if (opts.flags.data) opts = { ...opts, flags: { ...opts.flags, data: absoluteDataSpec(opts.flags.data) } };
+    // absolute paths, so a run resumes from any working directory
+    if (opts.flags.data) opts = { ...opts, flags: { ...opts.flags, data: resolveDataSpec(opts.flags.data, process.cwd()) } };
     if (!resuming && opts.flags.data && opts.flags.resolution === undefined) {
       const native = nativeResolution(opts.flags.data);
       const arch = architecture(opts.flags.arch ?? 'biggan', '--arch');
@@ -691,12 +693,6 @@ function dataFingerprint(ds: PreparedDataset): string {
   return ds.header.source.fingerprint;
 }
 
-/** A data spec with absolute paths, so a run resumes from any working directory. */
-function absoluteDataSpec(spec: string): string {
-  const m = /^(.+\.npy):(.+\.npy)$/i.exec(spec);
-  if (m && !/^[A-Za-z]$/.test(m[1])) return `${path.resolve(m[1])}:${path.resolve(m[2])}`;
-  return path.resolve(spec);
-}
 
 function nonFinite(r: IterationResult): string | null {
   const named: [string, number][] = [
