@@ -20,7 +20,11 @@ export type { EvalInfo, PhaseInfo, ProgressInfo, TrainResult, LatentDistribution
 
 /** `biggan train`'s flags, camelCased (`--d-ch` is `dCh`); absent: the paper's default (or, on resume, the run's own). */
 export interface TrainFlagOptions {
-  /** Image folder (one sub-folder per class), CIFAR-10 binary folder, images.npy[:labels.npy] or a prepared .bgd; absent: the embedded demo. */
+  /**
+   * Image folder (one sub-folder per class, or images directly in it: class-less, with `unconditional`), CIFAR-10
+   * binary folder (training split) or one of its batches (DIR/test_batch.bin), images.npy[:labels.npy] or a prepared .bgd;
+   * absent: the embedded demo.
+   */
   data?: string;
   /** A registry architecture: biggan (default), biggan-deep, sndcgan, resnet19, resnet-cifar. */
   arch?: string;

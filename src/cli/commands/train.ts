@@ -48,7 +48,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train BigGAN (or another --arch) on a class-labelled image folder, CIFAR-10 or .npy arrays (without --data: a short demo on built-in synthetic data)')
-    .option('--data <path>', 'image folder (one sub-folder per class), CIFAR-10 binary folder, images.npy[:labels.npy], or a prepared .bgd (default: embedded synthetic data and the demo settings)')
+    .option('--data <path>', 'image folder (one sub-folder per class, or images directly in it: class-less, with --unconditional), CIFAR-10 binary folder (training split) or one batch of it (DIR/test_batch.bin), images.npy[:labels.npy], or a prepared .bgd (default: embedded synthetic data and the demo settings)')
     .requiredOption('--out <dir>', 'run directory: checkpoint.safetensors, checkpoints/, log.jsonl, samples/')
     .option('--resume', 'continue the run in --out exactly where its last checkpoint left it (flags given again override the saved ones; an error when --out holds no checkpoint)')
     .addOption(new Option('--arch <arch>', `network architecture (default biggan): ${ARCHITECTURE_NAMES.map((n) => `${n}: ${architecture(n).summary}`).join('; ')}`).choices([...ARCHITECTURE_NAMES]))
