@@ -71,7 +71,6 @@ export async function runFidStats(opts: FidStatsOptions): Promise<void> {
 
   const pipeline = parseInceptionPipeline(opts.pipeline);
   const choice = chooseInception(opts.inception);
-  if (choice.procedural) process.stderr.write('note: procedural Inception weights (a testing aid): these statistics are not comparable with any published ones\n');
   const extractor = loadExtractor(choice, { pipeline, batchSize: opts.batch, threads: opts.threads });
   const progress: { bar?: Progress } = {};
   try {
@@ -81,7 +80,11 @@ export async function runFidStats(opts: FidStatsOptions): Promise<void> {
       limit: opts.limit,
       batch: opts.batch,
       skipBad: opts.skipBad,
-      onStart: (total) => (progress.bar = progressBar(total, 'fid-stats')),
+      onStart: (total) => {
+        // after the data opened, so a bad --data stays a one-line error
+        if (choice.procedural) process.stderr.write('note: procedural Inception weights (a testing aid): these statistics are not comparable with any published ones\n');
+        progress.bar = progressBar(total, 'fid-stats');
+      },
       onProgress: (done) => progress.bar?.update(done),
       log: (line) => process.stderr.write(`${line}\n`),
     });
