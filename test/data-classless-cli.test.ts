@@ -16,6 +16,9 @@ import { biggan, isCleanError } from './cli-helpers.js';
 import { readTrainingCheckpoint } from '../src/train/run/train-checkpoint.js';
 import { readCheckpoint } from '../src/models/checkpoint.js';
 import { readNpz } from '../src/io/npz.js';
+import { openDataset, readPreparedHeader } from '../src/data/prepared-dataset.js';
+import { openImageInput } from '../src/eval/image-input.js';
+import { UserError } from '../src/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-classless-'));
 const faces = path.join(tmp, 'faces');
@@ -92,4 +95,22 @@ test('fid-stats takes a class-less folder, at native size and through the loader
     const z = readNpz(out);
     assert.deepEqual(z.get('mu')!.shape, [2048]);
   }
+});
+
+test('the prepared set of a class-less folder is marked classless: one class, no labels for per-class metrics', async () => {
+  const cache = path.join(tmp, 'faces16.bgd');
+  await assert.rejects(openDataset(faces, { resolution: 16, cache, requireClasses: 'advice' }), (e: unknown) => e instanceof UserError && /class-less image set.*: advice$/.test(e.message));
+  assert.ok(!fs.existsSync(cache), 'refused before preparing');
+  const ds = await openDataset(faces, { resolution: 16, cache });
+  assert.equal(ds.classless, true);
+  assert.equal(ds.count, 12);
+  assert.deepEqual([...ds.classNames], ['faces']);
+  assert.ok(ds.labels.every((l) => l === 0));
+  ds.close();
+  assert.equal(readPreparedHeader(cache).classless, true);
+  const input = openImageInput(cache);
+  const labels = input.labels();
+  assert.ok('missing' in labels && /class-less/.test(labels.missing));
+  input.close();
+  await assert.rejects(openDataset(cache, { resolution: 16, requireClasses: 'advice' }), /class-less image set/);
 });
