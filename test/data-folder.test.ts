@@ -117,11 +117,22 @@ test('folder source: sorted class folders, hidden and non-image files ignored, p
   src.close();
 });
 
-test('folder source errors: no class folders, empty class', () => {
+test('folder source: images directly in the root are a class-less set; images beside sub-folders, an empty class, no images are errors', () => {
   const root = tmpDir();
+  assert.throws(() => new FolderSource(root), (e: unknown) => e instanceof UserError && /has no PNG\/JPEG\/WebP images/.test(e.message));
+  fs.writeFileSync(path.join(root, 'b.png'), 'x');
   fs.writeFileSync(path.join(root, 'a.png'), 'x');
-  assert.throws(() => new FolderSource(root), (e: unknown) => e instanceof UserError && /no class sub-folders/.test(e.message));
+  const flat = new FolderSource(root);
+  assert.equal(flat.classless, true);
+  assert.equal(flat.classNames.length, 1);
+  assert.deepEqual([flat.itemName(0), flat.itemName(1)].map((f) => path.basename(f)), ['a.png', 'b.png']);
+  assert.deepEqual([flat.label(0), flat.label(1)], [0, 0]);
+  fs.mkdirSync(path.join(root, 'sub'));
+  assert.throws(() => new FolderSource(root), (e: unknown) => e instanceof UserError && /holds both 2 images and 1 sub-folders/.test(e.message) && !e.message.includes('\n'));
+  fs.unlinkSync(path.join(root, 'a.png'));
+  fs.unlinkSync(path.join(root, 'b.png'));
   fs.mkdirSync(path.join(root, 'empty'));
+  fs.writeFileSync(path.join(root, 'sub', 'a.png'), 'x');
   assert.throws(() => new FolderSource(root), (e: unknown) => e instanceof UserError && /empty.*has no PNG/.test(e.message));
 });
 

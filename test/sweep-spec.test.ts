@@ -123,3 +123,14 @@ test('biggan sweep: usage errors are one line', () => {
     assert.match(r.stderr, re);
   }
 });
+
+test("paths resolve against the spec's folder, both files of an images.npy:labels.npy pair; the Table 1 example names CIFAR-10's test split", () => {
+  const spec = parseSpec({ ...base, fixed: { data: 'd/images.npy:d/labels.npy' }, eval: { metrics: ['ifid'], n: 8, real: 'r.npy:rl.npy', inception: 'procedural' } }, '/base');
+  assert.equal(spec.fixed.data, '/base/d/images.npy:/base/d/labels.npy');
+  assert.equal(spec.eval!.real, '/base/r.npy:/base/rl.npy');
+  const table1 = readSpec(path.join(REPO, 'examples', 'landscape-table1.json'));
+  assert.equal(table1.eval!.n, 10000);
+  assert.equal(table1.eval!.stats, path.join(REPO, 'examples', 'cifar10-test.npz'));
+  assert.equal(table1.eval!.real, path.join(REPO, 'examples', 'cifar-10-batches-bin', 'test_batch.bin'));
+  assert.equal(table1.fixed.data, path.join(REPO, 'examples', 'cifar-10-batches-bin'));
+});

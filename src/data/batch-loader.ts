@@ -17,7 +17,7 @@
  */
 import { UserError } from '../errors.js';
 import { Rng } from '../random/rng.js';
-import type { PreparedDataset } from './prepared-dataset.js';
+import type { PreparedDataset } from './prepared/prepared-set.js';
 
 export interface BatchLoaderOptions {
   batchSize: number;

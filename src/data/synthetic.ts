@@ -21,7 +21,7 @@
  * balanced: sample i has class i mod K.
  */
 import { Rng } from '../random/rng.js';
-import { PreparedDataset } from './prepared-dataset.js';
+import { PreparedDataset } from './prepared/prepared-set.js';
 
 export const SYNTHETIC_DEFAULT_CLASSES = 8;
 export const SYNTHETIC_DEFAULT_RESOLUTION = 32;

@@ -2,7 +2,8 @@
  * Images that already exist, read for scoring (`eval --images`, `fid-stats --data`):
  *   - a folder of PNG / JPEG / WebP files, searched recursively (flat folders and
  *     one-folder-per-class layouts alike; hidden entries skipped; relative-path order);
- *   - a CIFAR-10 binary folder (batches.meta.txt + data_batch_*.bin);
+ *   - a CIFAR-10 binary folder (batches.meta.txt + data_batch_*.bin: the training split), or one
+ *     batch file in it (DIR/test_batch.bin: the test split);
  *   - an .npy array: uint8 [N, H, W, 3] (NHWC, 0..255) or float32/float64
  *     [N, 3, H, W] (NCHW in [-1, 1], a generator's output), the other channel order
  *     accepted when the shape is unambiguous, 1 channel expanded to grey RGB;
@@ -19,8 +20,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { BadImageError, IMAGE_EXTENSIONS, decodeImage, type RgbImage } from '../data/decode.js';
-import { PreparedDataset } from '../data/prepared-dataset.js';
-import { Cifar10Source, looksLikeCifar10 } from '../data/sources/cifar10.js';
+import { PreparedDataset } from '../data/prepared/prepared-set.js';
+import { Cifar10Source, isCifar10BatchFile, looksLikeCifar10 } from '../data/sources/cifar10.js';
 import { readLabels } from '../data/sources/npy.js';
 import { type NdArray, shapeToString } from '../io/ndarray.js';
 import { readNpy } from '../io/npy.js';
@@ -65,13 +66,14 @@ export function openImageInput(spec: string, opts: ImageInputOptions = {}): Imag
   try {
     st = fs.statSync(file);
   } catch {
-    throw new UserError(`${file} does not exist (expected a folder of images, an .npy array or a prepared .bgd file)`);
+    throw new UserError(`${file} does not exist (expected a folder of images, a CIFAR-10 folder or batch, an .npy array or a prepared .bgd file)`);
   }
   if (st.isDirectory()) {
     if (looksLikeCifar10(file)) return new CifarInput(file, opts);
     return new FolderInput(file, opts);
   }
   if (npy) return new NpyInput(file, npy[2]?.slice(1), opts);
+  if (isCifar10BatchFile(file)) return new CifarInput(file, opts);
   if (/\.bgd$/i.test(file)) return new PreparedInput(PreparedDataset.open(path.resolve(file)), path.resolve(file), opts);
   throw new UserError(`${file} is not a folder, .npy or .bgd file (expected a folder of PNG/JPEG images, an .npy array or a prepared .bgd file)`);
 }
@@ -183,8 +185,12 @@ class CifarInput implements ImageInput {
   }
 
   sha256(): string {
-    const names = fs.readdirSync(this.location).filter((n) => n === 'batches.meta.txt' || /^data_batch_\d+\.bin$/.test(n)).sort(byCodeUnit);
-    return sha256FileList(names.map((name) => ({ file: path.join(this.location, name), name })));
+    // one batch file: it and the class names beside it; a folder: its class names and data batches
+    const single = isCifar10BatchFile(this.location);
+    const dir = single ? path.dirname(this.location) : this.location;
+    const batch = single ? (n: string) => n === path.basename(this.location) : (n: string) => /^data_batch_\d+\.bin$/.test(n);
+    const names = fs.readdirSync(dir).filter((n) => n === 'batches.meta.txt' || batch(n)).sort(byCodeUnit);
+    return sha256FileList(names.map((name) => ({ file: path.join(dir, name), name })));
   }
 
   close(): void {
@@ -298,7 +304,8 @@ export class PreparedInput implements ImageInput {
     return `${this.location}#${i}`;
   }
 
-  labels(): InputLabels {
+  labels(): InputLabels | { missing: string } {
+    if (this.ds.classless) return { missing: `${this.location} was prepared from a class-less image folder` };
     return { classNames: this.ds.classNames, label: (i) => this.ds.labels[i]! };
   }
 

@@ -23,6 +23,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { resolveDataSpec } from '../data/sources/npy.js';
 import type { TrainFlagOptions } from '../api/train.js';
 import { TRAIN_FLAGS } from '../train/run/train-flags.js';
 
@@ -195,7 +196,8 @@ function parseEval(v: unknown, base: string): EvalSpec | null {
     const x = v[k];
     if (x === undefined) return undefined;
     if (typeof x !== 'string' || !x) throw new UserError(`eval.${k} must be a file path, got ${show(x)}`);
-    return k === 'inception' && x === 'procedural' ? x : path.resolve(base, x);
+    if (k === 'inception' && x === 'procedural') return x;
+    return k === 'real' ? resolveDataSpec(x, base) : path.resolve(base, x);
   };
   const e: EvalSpec = { metrics: metrics as string[], n, stats: file('stats'), real: file('real'), inception: file('inception') };
   if (v.settings !== undefined) {
@@ -216,7 +218,7 @@ export function parseSpec(v: unknown, base: string): SweepSpec {
   checkKeys(v, ['fixed', 'vary', 'seeds', 'steps', 'eval', 'description'], 'spec');
   if (v.description !== undefined && typeof v.description !== 'string') throw new UserError(`description must be a string, got ${show(v.description)}`);
   const fixed = checkSetting(v.fixed ?? {}, 'fixed');
-  if (typeof fixed.data === 'string') fixed.data = path.resolve(base, fixed.data);
+  if (typeof fixed.data === 'string') fixed.data = resolveDataSpec(fixed.data, base);
   const vary = parseVary(v.vary);
   const seedsRaw = v.seeds ?? [0];
   if (!Array.isArray(seedsRaw) || seedsRaw.length === 0) throw new UserError('seeds must be a non-empty list of integers');

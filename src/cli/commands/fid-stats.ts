@@ -1,6 +1,7 @@
 /**
  * `biggan fid-stats`: reference statistics for FID.
  *   biggan fid-stats --data PATH --out stats.npz [--inception FILE] [--shard-out shard.npz]
+ *   biggan fid-stats --data cifar10/test_batch.bin --out cifar10-test.npz     (CIFAR-10's test split alone)
  *   biggan fid-stats --merge a.npz b.npz ... --out all.npz [--shard-out all-shard.npz]
  * `--out` is pytorch-fid's layout (mu, sigma; float64), readable by pytorch-fid,
  * torch-fidelity and BigGAN-PyTorch; `--shard-out` is the exact accumulator that
@@ -36,7 +37,7 @@ export function registerFidStats(program: Command): void {
   program
     .command('fid-stats')
     .description('FID reference statistics (mu, sigma of Inception pool3) of a dataset, or merged from shards')
-    .option('--data <path>', 'images: a folder of PNG/JPEG/WebP (searched recursively), a CIFAR-10 binary folder, an .npy (uint8 NHWC or float NCHW in [-1, 1]) or a prepared .bgd')
+    .option('--data <path>', 'images: a folder of PNG/JPEG/WebP (searched recursively), a CIFAR-10 binary folder (its training split) or one of its batches (DIR/test_batch.bin: the test split), an .npy (uint8 NHWC or float NCHW in [-1, 1]) or a prepared .bgd')
     .option('--merge <shards...>', 'combine shard files (from --shard-out) exactly instead of reading data')
     .requiredOption('--out <stats.npz>', "statistics in pytorch-fid's .npz layout (mu, sigma)")
     .option('--shard-out <file.npz>', 'also write the exact accumulator (count, sums) for a later --merge')
@@ -70,7 +71,6 @@ export async function runFidStats(opts: FidStatsOptions): Promise<void> {
 
   const pipeline = parseInceptionPipeline(opts.pipeline);
   const choice = chooseInception(opts.inception);
-  if (choice.procedural) process.stderr.write('note: procedural Inception weights (a testing aid): these statistics are not comparable with any published ones\n');
   const extractor = loadExtractor(choice, { pipeline, batchSize: opts.batch, threads: opts.threads });
   const progress: { bar?: Progress } = {};
   try {
@@ -80,7 +80,11 @@ export async function runFidStats(opts: FidStatsOptions): Promise<void> {
       limit: opts.limit,
       batch: opts.batch,
       skipBad: opts.skipBad,
-      onStart: (total) => (progress.bar = progressBar(total, 'fid-stats')),
+      onStart: (total) => {
+        // after the data opened, so a bad --data stays a one-line error
+        if (choice.procedural) process.stderr.write('note: procedural Inception weights (a testing aid): these statistics are not comparable with any published ones\n');
+        progress.bar = progressBar(total, 'fid-stats');
+      },
       onProgress: (done) => progress.bar?.update(done),
       log: (line) => process.stderr.write(`${line}\n`),
     });

@@ -4,6 +4,10 @@
  * names, line k = label k) and optionally test_batch.bin (included only with
  * includeTest). Each .bin is a sequence of 3073-byte records: one label byte,
  * then the 32x32 red, green and blue planes, row-major.
+ *
+ * The folder names the training split (the data batches). One batch file beside
+ * batches.meta.txt names that batch alone: `DIR/test_batch.bin` is the 10,000-image
+ * test split that the GAN-landscape study's FID compares against.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,6 +33,16 @@ export function looksLikeCifar10(dir: string): boolean {
   }
 }
 
+/** True when `file` is a .bin file beside batches.meta.txt: one CIFAR-10 batch used on its own. */
+export function isCifar10BatchFile(file: string): boolean {
+  if (!/\.bin$/i.test(file)) return false;
+  try {
+    return fs.statSync(file).isFile() && fs.existsSync(path.join(path.dirname(file), META));
+  } catch {
+    return false;
+  }
+}
+
 interface BatchFile {
   file: string;
   records: number;
@@ -48,27 +62,36 @@ export class Cifar10Source implements ImageSource {
   private fds = new Map<string, number>();
   private block: { file: BatchFile; start: number; bytes: Uint8Array } | null = null;
 
-  constructor(dir: string, opts: SourceOptions = {}) {
-    this.location = path.resolve(dir);
+  /** `spec`: a CIFAR-10 folder (its data batches, plus test_batch.bin with includeTest), or one batch file in such a folder. */
+  constructor(spec: string, opts: SourceOptions = {}) {
+    this.location = path.resolve(spec);
+    const single = isCifar10BatchFile(spec);
+    const dir = single ? path.dirname(this.location) : this.location;
     let names: string[];
     try {
-      names = fs.readdirSync(this.location);
+      names = fs.readdirSync(dir);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new UserError(e.code === 'ENOENT' ? `${dir} does not exist` : `cannot list ${dir}: ${e.code ?? e.message}`);
+      throw new UserError(e.code === 'ENOENT' ? `${spec} does not exist` : `cannot list ${spec}: ${e.code ?? e.message}`);
     }
     if (!names.includes(META)) {
-      throw new UserError(`${dir} is not a CIFAR-10 binary folder: ${META} is missing (CIFAR-100's layout is not supported)`);
+      throw new UserError(`${spec} is not a CIFAR-10 binary folder: ${META} is missing (CIFAR-100's layout is not supported)`);
     }
-    const batches = names
-      .map((n) => /^data_batch_(\d+)\.bin$/.exec(n))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .sort((a, b) => Number(a[1]) - Number(b[1]))
-      .map((m) => m[0]);
-    if (batches.length === 0) throw new UserError(`${dir} is not a CIFAR-10 binary folder: no data_batch_*.bin files`);
-    if (opts.includeTest && names.includes('test_batch.bin')) batches.push('test_batch.bin');
+    let batches: string[];
+    if (single) {
+      if (opts.includeTest) throw new UserError(`${spec} is one CIFAR-10 batch; including the test batch applies to a CIFAR-10 folder`);
+      batches = [path.basename(this.location)];
+    } else {
+      batches = names
+        .map((n) => /^data_batch_(\d+)\.bin$/.exec(n))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .sort((a, b) => Number(a[1]) - Number(b[1]))
+        .map((m) => m[0]);
+      if (batches.length === 0) throw new UserError(`${spec} is not a CIFAR-10 binary folder: no data_batch_*.bin files`);
+      if (opts.includeTest && names.includes('test_batch.bin')) batches.push('test_batch.bin');
+    }
 
-    const metaFile = path.join(this.location, META);
+    const metaFile = path.join(dir, META);
     this.classNames = readFileForUser(metaFile).toString('utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
     if (this.classNames.length === 0) throw new UserError(`${metaFile} lists no class names`);
 
@@ -76,7 +99,7 @@ export class Cifar10Source implements ImageSource {
     this.files = [];
     let total = 0;
     for (const name of batches) {
-      const file = path.join(this.location, name);
+      const file = path.join(dir, name);
       const st = statForFingerprint(file, name);
       if (st.size === 0 || st.size % RECORD !== 0) {
         throw new UserError(`${file} is not a CIFAR-10 batch: ${st.size} bytes is not a multiple of the ${RECORD}-byte record`);

@@ -1,9 +1,15 @@
 /**
- * An image folder with one sub-folder per class (the torchvision ImageFolder
- * layout):
+ * An image folder, in one of two layouts told apart by what sits at its top:
  *
- *   root/<class name>/**\/<image>.{png,jpg,jpeg,jpe,webp}
+ *   root/<class name>/**\/<image>.{png,jpg,jpeg,jpe,webp}    sub-folders only: one class per
+ *                                                          sub-folder (torchvision's ImageFolder)
+ *   root/<image>.{png,jpg,jpeg,jpe,webp}                  images only: a class-less set (CelebA-HQ,
+ *                                                          LSUN-Bedroom style), one class, label 0
  *
+ * A top level holding both images and sub-folders is an error naming both layouts
+ * (guessing would silently drop images or invent classes). A class-less folder's
+ * one class is named after the folder and marked `classless`, so training asks for
+ * an unconditional model instead of a one-class conditional one.
  * Class names are the sub-folder names sorted by code unit; label k is the k-th.
  * Hidden entries (names starting with '.') are ignored at every level, as are
  * files whose extension is not an image one. Inside a class folder, images may
@@ -81,6 +87,7 @@ export class FolderSource implements ImageSource {
   readonly kind = 'folder' as const;
   readonly location: string;
   readonly classNames: string[];
+  readonly classless: boolean;
   readonly count: number;
   readonly fileCount: number;
   private readonly entries: Entry[];
@@ -90,23 +97,33 @@ export class FolderSource implements ImageSource {
     this.location = path.resolve(root);
     const top = readDir(this.location).filter((e) => !e.name.startsWith('.'));
     const classDirs = top.filter((e) => isDir(this.location, e)).map((e) => e.name).sort(byCodeUnit);
-    if (classDirs.length === 0) {
-      const loose = top.filter((e) => isImageName(e.name)).length;
+    const loose = top.filter((e) => !isDir(this.location, e) && isImageName(e.name)).length;
+    if (classDirs.length > 0 && loose > 0) {
       throw new UserError(
-        loose > 0
-          ? `${root} has ${loose} images but no class sub-folders; put each class in its own sub-folder (root/<class>/<image>), even for a single class`
-          : `${root} has no class sub-folders (expected root/<class>/<image>.png|jpg|webp)`,
+        `${root} holds both ${loose} images and ${classDirs.length} sub-folders; use one layout: images directly in ${root} `
+          + `(a class-less set, for --unconditional) or one sub-folder per class (${root}/<class>/<image>)`,
       );
     }
+    if (classDirs.length === 0 && loose === 0) {
+      throw new UserError(`${root} has no PNG/JPEG/WebP images (expected ${root}/<image> for a class-less set, or ${root}/<class>/<image>)`);
+    }
     const entries: Entry[] = [];
-    classDirs.forEach((name, label) => {
-      const before = entries.length;
-      collect(this.location, path.join(this.location, name), label, entries);
-      if (entries.length === before) {
-        throw new UserError(`class folder ${path.join(root, name)} has no PNG/JPEG/WebP images (remove it or add images)`);
-      }
-    });
-    this.classNames = classDirs;
+    if (classDirs.length === 0) {
+      // class-less: the top level's images, sorted by name; the one class is named after the folder
+      collect(this.location, this.location, 0, entries);
+      this.classNames = [path.basename(this.location) || 'images'];
+      this.classless = true;
+    } else {
+      classDirs.forEach((name, label) => {
+        const before = entries.length;
+        collect(this.location, path.join(this.location, name), label, entries);
+        if (entries.length === before) {
+          throw new UserError(`class folder ${path.join(root, name)} has no PNG/JPEG/WebP images (remove it or add images)`);
+        }
+      });
+      this.classNames = classDirs;
+      this.classless = false;
+    }
     this.fileCount = entries.length;
     this.limit = opts.limit;
     this.count = limitCount(entries.length, opts.limit);

@@ -26,6 +26,16 @@ import type { RgbImage } from '../decode.js';
 import { fingerprintOf, statForFingerprint } from './fingerprint.js';
 import { limitCount, type ImageSource, type SourceOptions } from './types.js';
 
+/**
+ * A data spec with its paths resolved against `base` (both files of `images.npy:labels.npy`,
+ * else the one path), so it names the same data from any working directory.
+ */
+export function resolveDataSpec(spec: string, base: string): string {
+  const m = /^(.+\.npy):(.+\.npy)$/i.exec(spec);
+  if (m && !/^[A-Za-z]$/.test(m[1]!)) return `${path.resolve(base, m[1]!)}:${path.resolve(base, m[2]!)}`;
+  return path.resolve(base, spec);
+}
+
 /** Splits an npy data spec into the images file and the labels file (resolved, labels found beside when omitted). */
 export function parseNpySpec(spec: string): { images: string; labels: string } {
   const m = /^(.+\.npy):(.+\.npy)$/i.exec(spec);

@@ -9,6 +9,8 @@ export interface ImageSource {
   readonly location: string;
   /** Class names; label k is classNames[k]. */
   readonly classNames: readonly string[];
+  /** True when the items carry no classes (a class-less image folder): one class, label 0, no meaning. */
+  readonly classless?: boolean;
   /** Number of items (after any `limit`). */
   readonly count: number;
   /** Label of item i, in [0, classNames.length). Known without decoding. */

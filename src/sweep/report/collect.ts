@@ -16,6 +16,8 @@ export interface Model {
   fid: number;
   /** KID (mean over subsets), when evaluated. */
   kid?: number;
+  /** Every metric the trial recorded (result.json), e.g. precision, recall, density, coverage, ifid. */
+  metrics: Record<string, number>;
   hyper: Record<string, number>;
   variant: string;
   setting: Setting;
@@ -29,6 +31,8 @@ export interface SettingSummary {
   seeds: number;
   medianFid: number;
   bestFid: number;
+  /** Median over the seeds that recorded it, per metric (FID's included). */
+  medianMetrics: Record<string, number>;
 }
 
 function splitSetting(s: Setting): { hyper: Record<string, number>; variant: string } {
@@ -51,7 +55,7 @@ export function modelsOf(state: SweepState): Model[] {
     const m = t.result.metrics;
     const fid = typeof m.fid === 'number' ? m.fid : Infinity;
     const kid = typeof m.kid_mean === 'number' ? m.kid_mean : typeof m.fid === 'number' ? undefined : Infinity;
-    out.push({ id: t.id, settingId: t.settingId, seed: t.seed, fid, ...(kid !== undefined ? { kid } : {}), setting: t.setting, ...splitSetting(t.setting) });
+    out.push({ id: t.id, settingId: t.settingId, seed: t.seed, fid, ...(kid !== undefined ? { kid } : {}), metrics: { ...m }, setting: t.setting, ...splitSetting(t.setting) });
   }
   return out;
 }
@@ -68,5 +72,8 @@ export function settingsSummary(models: readonly Model[]): SettingSummary[] {
     seeds: ms.length,
     medianFid: median(ms.map((m) => m.fid)),
     bestFid: Math.min(...ms.map((m) => m.fid)),
+    medianMetrics: Object.fromEntries([...new Set(ms.flatMap((m) => Object.keys(m.metrics)))].map((k) => [
+      k, median(ms.flatMap((m) => (typeof m.metrics[k] === 'number' ? [m.metrics[k]] : []))),
+    ])),
   }));
 }

@@ -3,6 +3,7 @@
  * Markdown file with PNG plots beside it (<name>-*.png):
  *
  *   per-setting median and best FID over seeds   (Tables 8-10)
+ *   per-setting medians of the other metrics     (KID, IS, precision/recall, density/coverage, iFID: whichever were evaluated)
  *   FID of the top 5 % of settings per variant   (Figures 1-4, box plots)
  *   minimum FID for a budget of k settings       (Figure 1, second row; bootstrap interval)
  *   KID-FID rank correlation, top-K agreement    (Table 3; when KID was evaluated)
@@ -21,6 +22,9 @@ import { boxStats, budgetCurve, spearman, topFraction, topKIntersection } from '
 
 const TOP_K = [5, 10, 20, 50, 100];
 
+/** Metrics besides FID that a trial may record, in column order (FID-like ones in FID's units). */
+const OTHER_METRICS = ['kid_mean', 'is_mean', 'precision', 'recall', 'density', 'coverage', 'ifid'] as const;
+const metricText = (k: string, v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(k === 'ifid' || k === 'is_mean' ? 2 : 4));
 const fid = (v: number): string => (v === Infinity ? 'failed' : Number.isNaN(v) ? '–' : v.toFixed(2));
 const settingText = (s: SettingSummary['setting']): string => Object.entries(s).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ');
 
@@ -44,6 +48,15 @@ export function buildReport(models: readonly Model[], total: number, prefix: str
 
   md.push('## FID per setting over seeds (Tables 8-10)', '');
   md.push(table(['rank', 'setting', 'variant', 'seeds', 'median FID', 'best FID'], settings.map((s, i) => [String(i + 1), settingText(s.setting) || '(fixed only)', s.variant, String(s.seeds), fid(s.medianFid), fid(s.bestFid)])), '');
+
+  // the other metrics the sweep evaluated (eval.metrics), one column each; spreads (_std) left to result.json
+  const others = OTHER_METRICS.filter((k) => models.some((m) => k in m.metrics));
+  if (others.length) {
+    md.push('## Other metrics per setting (median over seeds)', '');
+    md.push(table(['rank', 'setting', ...others], settings.map((s, i) => [
+      String(i + 1), settingText(s.setting) || '(fixed only)', ...others.map((k) => metricText(k, s.medianMetrics[k])),
+    ])), '');
+  }
 
   md.push('## FID of the top 5 % of settings per variant (Figures 1-4)', '');
   md.push('Each setting scores its median FID over seeds; the box shows the best 5 % (at least one) of each variant.', '');

@@ -4,10 +4,10 @@
  * embedded synthetic one, and what identifies it in checkpoints.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { UserError } from '../../errors.js';
 import { openDataset, type PreparedDataset, readPreparedHeader } from '../../data/prepared-dataset.js';
-import { looksLikeCifar10 } from '../../data/sources/cifar10.js';
+import { isCifar10BatchFile, looksLikeCifar10 } from '../../data/sources/cifar10.js';
+import { resolveDataSpec } from '../../data/sources/npy.js';
 import { syntheticDataset } from '../../data/synthetic.js';
 import { architecture } from '../../models/architectures.js';
 import type { TrainConfig, TrainFlags } from './config.js';
@@ -20,7 +20,8 @@ import type { TrainingMeta } from './train-checkpoint.js';
  */
 export function withDataSpec(flags: TrainFlags, resuming: boolean, note: (line: string) => void): TrainFlags {
   if (!flags.data) return flags;
-  flags = { ...flags, data: absoluteDataSpec(flags.data) };
+  // absolute paths, so a run resumes from any working directory
+  flags = { ...flags, data: resolveDataSpec(flags.data, process.cwd()) };
   if (resuming || flags.resolution !== undefined) return flags;
   const native = nativeResolution(flags.data!);
   const arch = architecture(flags.arch ?? 'biggan', '--arch');
@@ -41,13 +42,16 @@ export async function openRunDataset(c: TrainConfig, opts: TrainRunOptions, note
   }
   if (!fs.existsSync(c.data.replace(/:[^:]*\.npy$/i, ''))) throw new UserError(`--data ${c.data} does not exist`);
   const onProgress = opts.phase ? (done: number, total: number) => opts.phase!({ what: 'preparing data', done, total, step: 0 }) : undefined;
-  return openDataset(c.data, { resolution: c.resolution, skipBad: opts.skipBad, cache: opts.cache, log: note, onProgress });
+  // a class-less folder trains an unconditional model; a one-class conditional one would only carry a dead class input
+  const requireClasses = c.unconditional ? undefined
+    : 'train it with --unconditional (or move the images into one sub-folder, <folder>/<class>/, for a one-class conditional model)';
+  return openDataset(c.data, { resolution: c.resolution, skipBad: opts.skipBad, cache: opts.cache, log: note, onProgress, requireClasses });
 }
 
-/** The resolution a dataset comes in, where there is one: CIFAR-10 (32), a prepared .bgd file (its own). */
+/** The resolution a dataset comes in, where there is one: CIFAR-10 and its batches (32), a prepared .bgd file (its own). */
 function nativeResolution(spec: string): number | undefined {
   if (/\.bgd$/i.test(spec) && fs.existsSync(spec)) return readPreparedHeader(spec).resolution;
-  if (looksLikeCifar10(spec)) return 32;
+  if (looksLikeCifar10(spec) || isCifar10BatchFile(spec)) return 32;
   return undefined;
 }
 
@@ -60,11 +64,4 @@ export function dataFingerprint(ds: PreparedDataset): string {
 export function dataInfo(ds: PreparedDataset): TrainingMeta['data'] {
   const h = ds.header;
   return { kind: h.source.kind, source: h.source.path, count: ds.count, fingerprint: dataFingerprint(ds) };
-}
-
-/** A data spec with absolute paths, so a run resumes from any working directory. */
-function absoluteDataSpec(spec: string): string {
-  const m = /^(.+\.npy):(.+\.npy)$/i.exec(spec);
-  if (m && !/^[A-Za-z]$/.test(m[1])) return `${path.resolve(m[1])}:${path.resolve(m[2])}`;
-  return path.resolve(spec);
 }

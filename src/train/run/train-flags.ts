@@ -145,7 +145,7 @@ function syntheticFrom(o: Readonly<Record<string, unknown>>): TrainConfig['synth
 export const TRAIN_FLAGS = [
   {
     flag: '--data <path>', option: 'data', kind: pathFlag, field: 'data', default: null, nullable: true, range: isPath, graph: false, resume: 'fixed',
-    help: 'image folder (one sub-folder per class), CIFAR-10 binary folder, images.npy[:labels.npy], or a prepared .bgd (default: embedded synthetic data and the demo settings)',
+    help: 'image folder (one sub-folder per class, or images directly in it: class-less, with --unconditional), CIFAR-10 binary folder (training split) or one batch of it (DIR/test_batch.bin), images.npy[:labels.npy], or a prepared .bgd (default: embedded synthetic data and the demo settings)',
   },
   {
     flag: '--synthetic-classes <k>', option: 'syntheticClasses', kind: posInt, field: 'synthetic', toConfig: (_: number, o) => syntheticFrom(o),
