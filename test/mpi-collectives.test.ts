@@ -57,6 +57,15 @@ test('allreduce (float32, float64, chunked), broadcast, barrier and the settings
   }
 });
 
+test('cross-replica BatchNorm over 2 ranks: statistics and gradients of the whole batch (SegmentedGraph + Allreduce)', () => {
+  const ranks = rankLines(mpiexec(2, 'cross-replica-bn'));
+  assert.equal(ranks.length, 2);
+  for (const r of ranks) {
+    assert.equal(r.sessions, 5);
+    for (const k of ['y', 'dx', 'dgamma', 'dbeta', 'loss']) assert.ok((r[k] as number) < 1e-5, `rank ${r.rank} ${k}: ${r[k]}`);
+  }
+});
+
 test('a rank killed with SIGKILL mid-loop ends the whole job, non-zero, within seconds', () => {
   const r = mpiexec(2, 'killed-rank');
   assert.notEqual(r.status, 0);

@@ -9,6 +9,8 @@ import { detectLaunch } from '../../src/distributed/launch.js';
 import { MpiCommunicator } from '../../src/distributed/mpi-communicator.js';
 import { collectiveTimeout, openCommunicator } from '../../src/distributed/open-communicator.js';
 import { broadcastFromRoot, checkSameOnAllRanks } from '../../src/distributed/root-state.js';
+import { SegmentedGraph } from '../../src/engine/segmented-graph.js';
+import { bnGraph, globalInputs, maxRelDiff, plainRun, C, H, W } from './bn-graph.js';
 
 /** rank r's value at index i: distinct per rank and index, not exactly representable sums */
 export function rankValue(rank: number, i: number): number {
@@ -126,6 +128,27 @@ async function bandwidth(): Promise<Record<string, unknown>> {
   return out;
 }
 
+/** cross-replica BN: each rank's slice and the summed parameter gradients against one process over the whole batch */
+async function crossReplicaBn(): Promise<Record<string, unknown>> {
+  const comm = openCommunicator();
+  const per = 3;
+  const img = C * H * W;
+  const seg = await SegmentedGraph.create(bnGraph(per, comm.size, true));
+  const { x, w } = globalInputs(comm.size * per);
+  const mine = (a: Float32Array) => a.slice(comm.rank * per * img, (comm.rank + 1) * per * img);
+  const got = await seg.run({ x: mine(x), w: mine(w) }, (buf) => comm.allreduceSum(buf));
+  const want = await plainRun(comm.size * per);
+  const out: Record<string, unknown> = { rank: comm.rank, sessions: seg.sessions };
+  for (const k of ['y', 'dx']) out[k] = maxRelDiff(got[k] as Float32Array, mine(want[k] as Float32Array));
+  for (const k of ['dgamma', 'dbeta', 'loss']) {
+    const summed = got[k] as Float32Array;
+    await comm.allreduceSum(summed);
+    out[k] = maxRelDiff(summed, want[k] as Float32Array);
+  }
+  comm.close();
+  return out;
+}
+
 /** only opens the communicator (launch errors), then closes it */
 async function open(): Promise<Record<string, unknown>> {
   const comm = openCommunicator();
@@ -134,7 +157,7 @@ async function open(): Promise<Record<string, unknown>> {
   return out;
 }
 
-const SCENARIOS: Record<string, () => Promise<unknown>> = { collectives, 'killed-rank': killedRank, 'silent-rank': silentRank, bandwidth, open };
+const SCENARIOS: Record<string, () => Promise<unknown>> = { collectives, 'killed-rank': killedRank, 'silent-rank': silentRank, bandwidth, open, 'cross-replica-bn': crossReplicaBn };
 
 if (process.argv[2] === '--run') {
   const scenario = SCENARIOS[process.argv[3]];
