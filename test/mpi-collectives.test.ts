@@ -41,7 +41,7 @@ function rankLines(r: Run): Record<string, unknown>[] {
   return lines.sort((a, b) => (a.rank as number) - (b.rank as number));
 }
 
-test('allreduce (float32, float64, chunked), broadcast, barrier and the settings check on 2 ranks', () => {
+test('allreduce (float32, float64, chunked), allgather, broadcast, barrier and the settings check on 2 ranks', () => {
   const ranks = rankLines(mpiexec(2, 'collectives'));
   assert.deepEqual(ranks.map((r) => [r.rank, r.size]), [[0, 2], [1, 2]]);
   for (const r of ranks) {
@@ -51,6 +51,7 @@ test('allreduce (float32, float64, chunked), broadcast, barrier and the settings
     assert.equal(r.f32Same, true);
     assert.equal(r.f64Same, true);
     assert.equal(r.bcastOk, true);
+    assert.equal(r.allgatherOk, true, 'allgather: every rank\'s values in rank order, exactly');
     // rank 0 enters the barrier 300 ms late: nobody leaves before it arrives
     assert.ok((r.barrierWaitMs as number) >= 250, `barrier returned after ${r.barrierWaitMs} ms`);
     assert.equal(r.mismatch, 'the training settings differ between ranks: rank 0 vs rank 1 (launch every rank with the same command)');

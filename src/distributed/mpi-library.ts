@@ -50,6 +50,10 @@ export function loadMpiLibrary(env: NodeJS.ProcessEnv = process.env): MpiLibrary
   // worker threads (measured: a 16 MB Allreduce segfaulted); only possible before any load.
   if (!configured) koffi.config({ ...koffi.config(), async_stack_size: 8 * 1024 * 1024 });
   configured = true;
+  // UCX (Debian's MPICH is built on it) hooks malloc/mmap to track registered memory; under
+  // Node that crashed V8 now and then (3 of 80 runs of a 2-rank test, in V8's compiler, at an
+  // unmapped heap address; 0 of 200 without the hooks). Read by libucs when it is loaded.
+  process.env.UCX_MEM_EVENTS ??= 'no';
   const chosen = env.BIGGAN_LIBMPI?.trim();
   const candidates = chosen ? [chosen] : [...MPICH_SONAMES, ...OPEN_MPI_SONAMES];
   const failures: string[] = [];

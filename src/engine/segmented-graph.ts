@@ -1,9 +1,9 @@
 /**
  * A graph with cross-replica sums (ops/collective.ts) run as a chain of onnxruntime
  * sessions. A node's depth is the number of sums on its longest path from the inputs;
- * the nodes of one depth form one session, and before the session of depth k runs, every
- * sum whose result has depth k is computed by the caller's `reduce` (in place, e.g. an MPI
- * Allreduce). Values that cross from one session to a later one (activations kept for the
+ * the nodes of one depth form one session, and before the session of depth k runs, the
+ * sums whose results have depth k are computed by one call of the caller's `reduce` (in
+ * place over their inputs packed together, e.g. one MPI Allreduce). Values that cross from one session to a later one (activations kept for the
  * backward pass, mostly) leave onnxruntime and come back as inputs: boundaryBytes() says
  * how many per run, the price of the cuts.
  */
@@ -96,11 +96,24 @@ export class SegmentedGraph {
       return v;
     };
     for (const stage of this.stages) {
-      for (const sum of stage.sums) {
-        // a copy: the reduction writes in place, and the input may be a caller's feed
-        const buf = valueOf(sum.inputs[0]).slice() as Float32Array | Float64Array;
-        await reduce(buf);
-        values.set(sum.outputs[0], buf);
+      // the sums of one depth travel together: one reduction per dtype (packed into a fresh buffer,
+      // which the reduction may overwrite: a sum's input can be a caller's feed)
+      for (const dtype of ['float32', 'float64'] as const) {
+        const sums = stage.sums.filter((n) => n.inputs[0].dtype === dtype);
+        if (sums.length === 0) continue;
+        const parts = sums.map((n) => valueOf(n.inputs[0]) as Float32Array | Float64Array);
+        const packed = dtype === 'float32' ? new Float32Array(parts.reduce((a, p) => a + p.length, 0)) : new Float64Array(parts.reduce((a, p) => a + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          packed.set(p, at);
+          at += p.length;
+        }
+        await reduce(packed);
+        at = 0;
+        sums.forEach((n, i) => {
+          values.set(n.outputs[0], packed.slice(at, at + parts[i].length));
+          at += parts[i].length;
+        });
       }
       if (!stage.compiled) continue;
       const stageFeeds: Record<string, Feed> = {};

@@ -9,6 +9,7 @@ import { detectLaunch } from '../../src/distributed/launch.js';
 import { MpiCommunicator } from '../../src/distributed/mpi-communicator.js';
 import { collectiveTimeout, openCommunicator } from '../../src/distributed/open-communicator.js';
 import { broadcastFromRoot, checkSameOnAllRanks } from '../../src/distributed/root-state.js';
+import { allgather } from '../../src/distributed/allgather.js';
 import { SegmentedGraph } from '../../src/engine/segmented-graph.js';
 import { bnGraph, globalInputs, maxRelDiff, plainRun, C, H, W } from './bn-graph.js';
 
@@ -69,6 +70,9 @@ async function collectives(): Promise<Record<string, unknown>> {
     f32Same: await sameEverywhere(comm, f32),
     f64Same: await sameEverywhere(comm, f64),
   };
+  const gathered = await allgather(comm, Float32Array.from([rankValue(comm.rank, 1), rankValue(comm.rank, 2), -0]));
+  const wantGathered = Array.from({ length: comm.size }, (_, r) => [Math.fround(rankValue(r, 1)), Math.fround(rankValue(r, 2)), 0]).flat();
+  result.allgatherOk = gathered.length === wantGathered.length && gathered.every((v, i) => v === wantGathered[i]);
   const state = new Uint8Array(3001).map((_, i) => (i * 7 + 3) & 255);
   const got = await broadcastFromRoot(comm, comm.rank === 0 ? state : undefined);
   result.bcastOk = got.length === state.length && Buffer.compare(got, state) === 0;
