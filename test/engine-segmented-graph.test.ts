@@ -6,27 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SegmentedGraph, type CrossReplicaReduce } from '../src/engine/segmented-graph.js';
+import { SegmentedGraph } from '../src/engine/segmented-graph.js';
+import { inProcessReducers } from './mpi/in-process-replicas.js';
 import { bnGraph, globalInputs, maxRelDiff, plainRun, C, H, W } from './mpi/bn-graph.js';
-
-/** n replicas in one process: each reduce waits for all n buffers, then every one gets the sum in replica order. */
-function inProcessReducers(n: number): CrossReplicaReduce[] {
-  let pending: { buf: Float32Array | Float64Array; done: () => void }[] = [];
-  return Array.from({ length: n }, (_, r) => async (buf) => {
-    await new Promise<void>((done) => {
-      pending[r] = { buf, done };
-      if (pending.filter(Boolean).length < n) return;
-      const all = pending;
-      pending = [];
-      const total = all[0].buf.slice();
-      for (let q = 1; q < n; q++) for (let i = 0; i < total.length; i++) total[i] += all[q].buf[i];
-      for (const p of all) {
-        p.buf.set(total);
-        p.done();
-      }
-    });
-  });
-}
 
 test('one replica: the segmented graph computes what the plain graph computes', async () => {
   const batch = 6;
