@@ -92,10 +92,17 @@ test('no MPI library: one line per rank naming what was tried and the package', 
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
-test("a launcher whose ranks the library does not see (Open MPI's mpirun over MPICH): one line", () => {
-  const r = node('open', { OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '2' });
+test('a launcher whose ranks the library does not see (srun without a PMI MPICH knows): one line', () => {
+  const r = node('open', { SLURM_PROCID: '0', SLURM_STEP_NUM_TASKS: '2', SLURM_STEP_ID: '0' });
   assert.equal(r.status, 1);
   assert.match(r.stderr.trim(), /^biggan: error: the launcher started rank 0 of 2 but libmpi(ch)?\.so\.12 \(MPICH.*\) sees rank 0 of 1: the library does not belong to this mpiexec/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test("Open MPI's mpirun over MPICH's library: one line, before MPI_Init", () => {
+  const r = node('open', { OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '2' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.trim(), /^biggan: error: started by Open MPI's mpirun \(OMPI_COMM_WORLD_SIZE=2\), but libmpi(ch)?\.so\.12 \(MPICH.*\) is MPICH: launch with MPICH's mpiexec/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });
 

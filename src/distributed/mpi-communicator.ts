@@ -66,6 +66,10 @@ export class MpiCommunicator implements Communicator {
   /** MPI_Init_thread for a launched process; a one-line UserError for a library that cannot serve. */
   static open(launch: Launch, options: MpiOptions, env: NodeJS.ProcessEnv = process.env): MpiCommunicator {
     const mpi = loadMpiLibrary(env);
+    // loadMpiLibrary refuses Open MPI's library, so Open MPI's launcher cannot work: say so before MPI_Init
+    if (launch.launcher === 'open-mpi') {
+      throw new UserError(`started by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE=${launch.size}), but ${mpi.description} is MPICH: launch with MPICH's mpiexec (Debian/Ubuntu: apt-get install mpich)`);
+    }
     const flag = [0];
     mpi.Initialized(flag);
     if (flag[0] === 0) {
