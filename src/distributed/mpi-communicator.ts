@@ -115,10 +115,9 @@ export class MpiCommunicator implements Communicator {
   private chunked<T extends ReduceBuffer | Uint8Array>(name: string, buf: T, options: CollectiveOptions | undefined, call: (chunk: T, done: (err: unknown, code: number) => void) => void): Promise<void> {
     const parts: Promise<void>[] = [];
     // every rank cuts the same chunks (equal lengths are the caller's contract, as in MPI)
-    for (let at = 0; at < buf.length || at === 0; at += this.maxCount) {
+    for (let at = 0; at < buf.length; at += this.maxCount) {
       const chunk = buf.subarray(at, Math.min(buf.length, at + this.maxCount)) as T;
       parts.push(this.enqueue(name, options, (done) => call(chunk, done)));
-      if (buf.length === 0) break;
     }
     return Promise.all(parts).then(() => undefined);
   }
