@@ -154,6 +154,35 @@ export class BatchLoader {
 
   /** The next batch (moving into a new, reshuffled epoch when the current one is used up). */
   next(): Batch {
+    const batch = this.take();
+    const B = this.batchSize;
+    const R = this.dataset.resolution;
+    const per = 3 * R * R;
+    const images = new Float32Array(B * per);
+    const labels = new BigInt64Array(B);
+    const indices = new Int32Array(B);
+    for (let k = 0; k < B; k++) {
+      const pos = batch * B + k;
+      const idx = this.order![pos]!;
+      indices[k] = idx;
+      labels[k] = BigInt(this.dataset.labels[idx]!);
+      const hwc = this.dataset.readImage(idx, this.scratch);
+      imageToNCHW(hwc, R, images, k * per, this.flips ? this.flips[pos] === 1 : false);
+    }
+    return { images, labels, indices, epoch: this.epoch, batch };
+  }
+
+  /**
+   * Moves past the next batch without reading it, exactly as next() would: a data-parallel
+   * rank skips the micro-batches of the other ranks, so every rank's loader (and the
+   * checkpoint's loader state) stays where one process's would be.
+   */
+  skip(): void {
+    this.take();
+  }
+
+  /** Index (within its epoch) of the next batch, advancing past it; starts a new epoch when this one is used up. */
+  private take(): number {
     if (this.batch >= this.batchesPerEpoch) {
       if (!this.order) this.startEpoch(); // restored exactly at an epoch's end: replay its draws first
       this.epoch++;
@@ -162,22 +191,6 @@ export class BatchLoader {
       this.order = null;
     }
     if (!this.order) this.startEpoch();
-    const B = this.batchSize;
-    const R = this.dataset.resolution;
-    const per = 3 * R * R;
-    const images = new Float32Array(B * per);
-    const labels = new BigInt64Array(B);
-    const indices = new Int32Array(B);
-    for (let k = 0; k < B; k++) {
-      const pos = this.batch * B + k;
-      const idx = this.order![pos]!;
-      indices[k] = idx;
-      labels[k] = BigInt(this.dataset.labels[idx]!);
-      const hwc = this.dataset.readImage(idx, this.scratch);
-      imageToNCHW(hwc, R, images, k * per, this.flips ? this.flips[pos] === 1 : false);
-    }
-    const out: Batch = { images, labels, indices, epoch: this.epoch, batch: this.batch };
-    this.batch++;
-    return out;
+    return this.batch++;
   }
 }

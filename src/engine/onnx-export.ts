@@ -118,10 +118,13 @@ export function exportOnnx(graph: Graph, opts: ExportOptions): ExportedModel {
       .filter(([k]) => !k.startsWith('_'))
       .map(([k, v]) => attribute(k, v)),
   }));
-  // Outputs get their requested names through Identity nodes (ORT removes them).
+  // Outputs get their requested names through Identity nodes (ORT removes them), unless the
+  // tensor already has that name (SegmentedGraph's sessions: onnxruntime's basic-level
+  // fusions could leave a dangling reference when an output Identity read a value that a
+  // fused MatMul + Add also read: seen with 1.30).
   const outputs: ExportedModel['outputs'] = [];
   for (const [name, t] of outEntries) {
-    nodeProtos.push({ name: `output_${name}`, opType: 'Identity', input: [names.get(t)!], output: [name] });
+    if (names.get(t) !== name || t.kind !== 'op') nodeProtos.push({ name: `output_${name}`, opType: 'Identity', input: [names.get(t)!], output: [name] });
     outputs.push({ name, shape: [...t.shape], dtype: t.dtype });
   }
 

@@ -8,3 +8,4 @@ export * from './ops/pooling.js';
 export * from './ops/softmax.js';
 export * from './ops/batchnorm.js';
 export { expectShape, expectLastDim } from './graph.js';
+export * from './ops/collective.js';

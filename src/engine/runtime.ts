@@ -31,6 +31,12 @@ export interface RuntimeOptions {
    * memory between runs: much lower peak RSS for big training graphs, 10-25 % slower.
    */
   memArena?: boolean;
+  /**
+   * Whether onnxruntime's intra-op threads spin after a run waiting for more work (its default).
+   * Off for chains of many short-lived sessions (SegmentedGraph): every session has its own
+   * pool, and on 2 cores the pools still spinning starved the next session's threads.
+   */
+  spinning?: boolean;
 }
 
 export function defaultThreads(): number | undefined {
@@ -61,7 +67,9 @@ function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptio
     ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
     ...(opts.optimizedModelPath && opts.optimizedModelDataFile
       ? { extra: { session: { optimized_model_external_initializers_file_name: opts.optimizedModelDataFile, optimized_model_external_initializers_min_size_in_bytes: '1024' } } }
-      : {}),
+      : opts.spinning === false
+        ? { extra: { session: { intra_op: { allow_spinning: '0' } } } }
+        : {}),
   };
 }
 

@@ -26,14 +26,18 @@ export interface BatchStatistics {
  * differently from upstream and can flip near-ties in later max-pools.
  * `noGrad`: nothing will be differentiated through this forward; skip the gradient path.
  */
-export function batchStatistics(x: Tensor, opts: { noGrad?: boolean } = {}): BatchStatistics {
+export function batchStatistics(x: Tensor, opts: { noGrad?: boolean; crossReplicas?: number } = {}): BatchStatistics {
   const c = x.shape[1];
   const axes = [0, 2, 3];
-  const mean4 = op.reduceMean(x, axes, true);
-  const twoPass = op.reduceMean(op.square(op.sub(x, mean4)), axes, true);
+  // cross-replica: means over every replica's batch, from summed per-replica sums
+  const replicas = opts.crossReplicas;
+  const count = x.shape[0] * x.shape[2] * x.shape[3] * (replicas ?? 1);
+  const mean = (t: Tensor): Tensor => (replicas ? op.div(op.crossReplicaSum(op.reduceSum(t, axes, true)), count) : op.reduceMean(t, axes, true));
+  const mean4 = mean(x);
+  const twoPass = mean(op.square(op.sub(x, mean4)));
   let variance4 = twoPass;
   if (!opts.noGrad) {
-    const onePass = op.sub(op.reduceMean(op.square(x), axes, true), op.square(mean4));
+    const onePass = op.sub(mean(op.square(x)), op.square(mean4));
     variance4 = op.add(op.stopGradient(twoPass), op.sub(onePass, op.stopGradient(onePass)));
   }
   return { mean: op.reshape(mean4, [c]), variance: op.reshape(variance4, [c]) };
@@ -63,8 +67,8 @@ export function scaleShift(x: Tensor, mean: Tensor, variance: Tensor, eps: numbe
 export function statisticsFor(ctx: ForwardContext, x: Tensor, runningMean: Param, runningVar: Param, momentum: number): BatchStatistics {
   const g = x.graph;
   if (!ctx.training) return { mean: g.param(runningMean), variance: g.param(runningVar) };
-  const stats = batchStatistics(x, { noGrad: ctx.noGrad });
-  const n = x.shape[0] * x.shape[2] * x.shape[3];
+  const stats = batchStatistics(x, { noGrad: ctx.noGrad, crossReplicas: ctx.crossReplicas });
+  const n = x.shape[0] * x.shape[2] * x.shape[3] * (ctx.crossReplicas ?? 1);
   const m = op.stopGradient(stats.mean);
   const unbiased = op.mul(op.stopGradient(stats.variance), n / Math.max(n - 1, 1));
   ctx.updates.set(runningMean, op.add(op.mul(g.param(runningMean), 1 - momentum), op.mul(m, momentum)));

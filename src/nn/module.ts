@@ -15,6 +15,12 @@ export interface ForwardContext {
   sigmas?: Map<Param, Tensor>;
   /** Nothing will be differentiated through this forward: layers may leave out what only backprop needs. */
   noGrad?: boolean;
+  /**
+   * Cross-replica BatchNorm: batch statistics over this many data-parallel replicas' batches,
+   * summed through crossReplicaSum (the graph then runs as a SegmentedGraph). Absent: this
+   * forward's batch only.
+   */
+  crossReplicas?: number;
 }
 
 export function evalContext(): ForwardContext {

@@ -1,0 +1,155 @@
+/**
+ * MPI_COMM_WORLD through the bound library (mpi-library.ts). Collectives run on koffi's
+ * worker threads (MPI_THREAD_MULTIPLE), so the JS thread stays free while a rank waits:
+ * a timer then turns a collective that never completes (a rank hung, or gone in a way the
+ * launcher missed) into MPI_Abort with a message, after BIGGAN_MPI_TIMEOUT seconds. Errors
+ * come back as codes (MPI_ERRORS_RETURN) and become one-line RankFailures. A rank killed
+ * outright is the launcher's to handle: Hydra's mpiexec kills the others at once
+ * (measured: exit within 0.1 s, "BAD TERMINATION ... Killed (signal 9)").
+ */
+import fs from 'node:fs';
+import { UserError } from '../errors.js';
+import type { CollectiveOptions, Communicator, ReduceBuffer } from './communicator.js';
+import type { Launch } from './launch.js';
+import { loadMpiLibrary, type MpiLibrary } from './mpi-library.js';
+import {
+  MPI_BYTE, MPI_COMM_WORLD, MPI_DOUBLE, MPI_ERRORS_RETURN, MPI_FLOAT, MPI_IN_PLACE,
+  MPI_MAX_ERROR_STRING, MPI_SUCCESS, MPI_SUM, MPI_THREAD_MULTIPLE,
+} from './mpich-abi.js';
+
+/** A collective failed on this rank (a peer died, the network went away): one line, not a bug. */
+export class RankFailure extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RankFailure';
+  }
+}
+
+export const DEFAULT_TIMEOUT_S = 600;
+/** elements per MPI call: MPI counts are C ints; 2^28 keeps a float64 chunk at 2 GiB */
+const MAX_COUNT = 2 ** 28;
+
+export interface MpiOptions {
+  /** default collective timeout in seconds (0: none) */
+  timeoutS: number;
+  /** largest element count per MPI call (tests lower it to exercise chunking) */
+  maxCount?: number;
+}
+
+export class MpiCommunicator implements Communicator {
+  readonly rank: number;
+  readonly size: number;
+  readonly description: string;
+  private readonly timeoutS: number;
+  private readonly maxCount: number;
+  /** collectives must reach MPI in the same order on every rank: one at a time, in call order */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** after a failed collective the ranks no longer agree on what comes next: later calls fail with it */
+  private failure: Error | undefined;
+
+  private constructor(private readonly mpi: MpiLibrary, launch: Launch, options: MpiOptions) {
+    this.timeoutS = options.timeoutS;
+    this.maxCount = options.maxCount ?? MAX_COUNT;
+    const rank = [0];
+    const size = [0];
+    this.check(mpi.Comm_rank(MPI_COMM_WORLD, rank), 'MPI_Comm_rank');
+    this.check(mpi.Comm_size(MPI_COMM_WORLD, size), 'MPI_Comm_size');
+    this.rank = rank[0];
+    this.size = size[0];
+    if (this.size !== launch.size || this.rank !== launch.rank) {
+      throw new UserError(`the launcher started rank ${launch.rank} of ${launch.size} but ${mpi.description} sees rank ${this.rank} of ${this.size}: the library does not belong to this mpiexec (use the mpiexec of the same MPI, or set BIGGAN_LIBMPI)`);
+    }
+    this.description = `rank ${this.rank} of ${this.size}, ${mpi.description}`;
+  }
+
+  /** MPI_Init_thread for a launched process; a one-line UserError for a library that cannot serve. */
+  static open(launch: Launch, options: MpiOptions, env: NodeJS.ProcessEnv = process.env): MpiCommunicator {
+    const mpi = loadMpiLibrary(env);
+    // loadMpiLibrary refuses Open MPI's library, so Open MPI's launcher cannot work: say so before MPI_Init
+    if (launch.launcher === 'open-mpi') {
+      throw new UserError(`started by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE=${launch.size}), but ${mpi.description} is MPICH: launch with MPICH's mpiexec (Debian/Ubuntu: apt-get install mpich)`);
+    }
+    const flag = [0];
+    mpi.Initialized(flag);
+    if (flag[0] === 0) {
+      const provided = [0];
+      const code = mpi.Init_thread(null, null, MPI_THREAD_MULTIPLE, provided);
+      if (code !== MPI_SUCCESS) throw new UserError(`MPI_Init_thread failed (code ${code}) in ${mpi.description}`);
+      if (provided[0] < MPI_THREAD_MULTIPLE) {
+        throw new UserError(`${mpi.description} provides thread level ${provided[0]}, not MPI_THREAD_MULTIPLE (3), which the collective watchdog needs`);
+      }
+    }
+    const code = mpi.Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (code !== MPI_SUCCESS) throw new UserError(`MPI_Comm_set_errhandler failed (code ${code}) in ${mpi.description}`);
+    return new MpiCommunicator(mpi, launch, options);
+  }
+
+  allreduceSum(buf: ReduceBuffer, options?: CollectiveOptions): Promise<void> {
+    const type = buf instanceof Float32Array ? MPI_FLOAT : MPI_DOUBLE;
+    return this.chunked('MPI_Allreduce', buf, options, (chunk, done) => this.mpi.Allreduce.async(MPI_IN_PLACE, chunk, chunk.length, type, MPI_SUM, MPI_COMM_WORLD, done));
+  }
+
+  broadcast(buf: Uint8Array, root = 0, options?: CollectiveOptions): Promise<void> {
+    if (!Number.isInteger(root) || root < 0 || root >= this.size) throw new RangeError(`broadcast root ${root} is not a rank of ${this.size}`);
+    return this.chunked('MPI_Bcast', buf, options, (chunk, done) => this.mpi.Bcast.async(chunk, chunk.length, MPI_BYTE, root, MPI_COMM_WORLD, done));
+  }
+
+  barrier(options?: CollectiveOptions): Promise<void> {
+    return this.enqueue('MPI_Barrier', options, (done) => this.mpi.Barrier.async(MPI_COMM_WORLD, done));
+  }
+
+  abort(message: string, exitCode = 1): never {
+    fs.writeSync(2, `${message}\n`);
+    this.mpi.Abort(MPI_COMM_WORLD, exitCode);
+    // MPI_Abort does not return; should a library return anyway, nothing may go on
+    process.exit(exitCode);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.check(this.mpi.Finalize(), 'MPI_Finalize');
+  }
+
+  private chunked<T extends ReduceBuffer | Uint8Array>(name: string, buf: T, options: CollectiveOptions | undefined, call: (chunk: T, done: (err: unknown, code: number) => void) => void): Promise<void> {
+    const parts: Promise<void>[] = [];
+    // every rank cuts the same chunks (equal lengths are the caller's contract, as in MPI)
+    for (let at = 0; at < buf.length; at += this.maxCount) {
+      const chunk = buf.subarray(at, Math.min(buf.length, at + this.maxCount)) as T;
+      parts.push(this.enqueue(name, options, (done) => call(chunk, done)));
+    }
+    return Promise.all(parts).then(() => undefined);
+  }
+
+  private enqueue(name: string, options: CollectiveOptions | undefined, start: (done: (err: unknown, code: number) => void) => void): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`${name} after MPI_Finalize`));
+    if (this.failure) return Promise.reject(this.failure);
+    const timeoutS = options?.timeoutS ?? this.timeoutS;
+    const run = () => new Promise<void>((resolve, reject) => {
+      const timer = timeoutS > 0
+        ? setTimeout(() => this.abort(`biggan: error: rank ${this.rank} of ${this.size}: ${name} did not complete within ${timeoutS} s (BIGGAN_MPI_TIMEOUT): a rank stopped answering; aborting the job`, 3), timeoutS * 1000)
+        : undefined;
+      start((err, code) => {
+        if (timer) clearTimeout(timer);
+        if (!err && code === MPI_SUCCESS) return resolve();
+        this.failure ??= err instanceof Error ? err : new RankFailure(`rank ${this.rank} of ${this.size}: ${name} failed: ${this.errorString(code)}`);
+        reject(this.failure);
+      });
+    });
+    const result = this.queue.then(() => (this.failure ? Promise.reject(this.failure) : run()));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private check(code: number, name: string): void {
+    if (code !== MPI_SUCCESS) throw new RankFailure(`rank ${this.rank ?? '?'}: ${name} failed: ${this.errorString(code)}`);
+  }
+
+  private errorString(code: number): string {
+    const text = Buffer.alloc(MPI_MAX_ERROR_STRING);
+    const len = [0];
+    if (this.mpi.Error_string(code, text, len) !== MPI_SUCCESS) return `MPI error ${code}`;
+    return text.subarray(0, len[0]).toString('utf8').replace(/\s+/g, ' ').trim();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The MPI layer under a real `mpiexec -n 2` (MPICH's Hydra; CI installs Debian's mpich):
+ * collectives, a killed rank, a rank that stops answering, and launches that cannot work.
+ * The ranks run test/mpi/harness.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from './fixture-paths.js';
+
+const HARNESS = path.join(REPO_ROOT, 'dist', 'test', 'mpi', 'harness.js');
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+function mpiexec(ranks: number, scenario: string, env: Record<string, string> = {}, timeoutMs = 60_000): Run {
+  const t = performance.now();
+  const r = spawnSync('mpiexec', ['-n', String(ranks), process.execPath, HARNESS, '--run', scenario], {
+    encoding: 'utf8', env: { ...process.env, ...env }, timeout: timeoutMs,
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    assert.fail('mpiexec not found: these tests need MPICH (Debian/Ubuntu: apt-get install mpich; .ci/run installs it)');
+  }
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t) / 1000 };
+}
+
+function node(scenario: string, env: Record<string, string>): Run {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [HARNESS, '--run', scenario], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t) / 1000 };
+}
+
+function rankLines(r: Run): Record<string, unknown>[] {
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return lines.sort((a, b) => (a.rank as number) - (b.rank as number));
+}
+
+test('allreduce (float32, float64, chunked), allgather, broadcast, barrier and the settings check on 2 ranks', () => {
+  const ranks = rankLines(mpiexec(2, 'collectives'));
+  assert.deepEqual(ranks.map((r) => [r.rank, r.size]), [[0, 2], [1, 2]]);
+  for (const r of ranks) {
+    assert.match(r.description as string, /MPICH/);
+    assert.equal(r.f32Bad, 0, 'float32 sums differ from the sum of both ranks');
+    assert.equal(r.f64Bad, 0, 'float64 sums differ from the sum of both ranks');
+    assert.equal(r.f32Same, true);
+    assert.equal(r.f64Same, true);
+    assert.equal(r.bcastOk, true);
+    assert.equal(r.allgatherOk, true, 'allgather: every rank\'s values in rank order, exactly');
+    // rank 0 enters the barrier 300 ms late: nobody leaves before it arrives
+    assert.ok((r.barrierWaitMs as number) >= 250, `barrier returned after ${r.barrierWaitMs} ms`);
+    assert.equal(r.mismatch, 'the training settings differ between ranks: rank 0 vs rank 1 (launch every rank with the same command)');
+  }
+});
+
+test('cross-replica BatchNorm over 2 ranks: statistics and gradients of the whole batch (SegmentedGraph + Allreduce)', () => {
+  const ranks = rankLines(mpiexec(2, 'cross-replica-bn'));
+  assert.equal(ranks.length, 2);
+  for (const r of ranks) {
+    assert.equal(r.sessions, 5);
+    for (const k of ['y', 'dx', 'dgamma', 'dbeta', 'loss']) assert.ok((r[k] as number) < 1e-5, `rank ${r.rank} ${k}: ${r[k]}`);
+  }
+});
+
+test('a rank killed with SIGKILL mid-loop ends the whole job, non-zero, within seconds', () => {
+  const r = mpiexec(2, 'killed-rank');
+  assert.notEqual(r.status, 0);
+  assert.notEqual(r.status, null, 'the job hung (killed by the test timeout)');
+  assert.ok(r.seconds < 20, `took ${r.seconds} s`);
+  assert.match(r.stdout + r.stderr, /Killed \(signal 9\)/);
+});
+
+test('a rank that stops answering: the others abort the job after BIGGAN_MPI_TIMEOUT with one line', () => {
+  const r = mpiexec(2, 'silent-rank', { BIGGAN_MPI_TIMEOUT: '2' });
+  assert.notEqual(r.status, 0);
+  assert.notEqual(r.status, null, 'the job hung (killed by the test timeout)');
+  assert.ok(r.seconds < 30, `took ${r.seconds} s`);
+  assert.match(r.stderr, /^biggan: error: rank 0 of 2: MPI_Allreduce did not complete within 2 s \(BIGGAN_MPI_TIMEOUT\): a rank stopped answering; aborting the job$/m);
+});
+
+test('no MPI library: one line per rank naming what was tried and the package', () => {
+  const r = mpiexec(2, 'open', { BIGGAN_LIBMPI: '/nonexistent/libmpi.so.12' });
+  assert.notEqual(r.status, 0);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('biggan: error: '));
+  assert.equal(lines.length, 2, r.stderr);
+  for (const l of lines) assert.match(l, /^biggan: error: BIGGAN_LIBMPI=\/nonexistent\/libmpi\.so\.12: tried \/nonexistent\/libmpi\.so\.12 \(.+\); install MPICH \(Debian\/Ubuntu: apt-get install mpich\)/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('a launcher whose ranks the library does not see (srun without a PMI MPICH knows): one line', () => {
+  const r = node('open', { SLURM_PROCID: '0', SLURM_STEP_NUM_TASKS: '2', SLURM_STEP_ID: '0' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.trim(), /^biggan: error: the launcher started rank 0 of 2 but libmpi(ch)?\.so\.12 \(MPICH.*\) sees rank 0 of 1: the library does not belong to this mpiexec/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test("Open MPI's mpirun over MPICH's library: one line, before MPI_Init", () => {
+  const r = node('open', { OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '2' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.trim(), /^biggan: error: started by Open MPI's mpirun \(OMPI_COMM_WORLD_SIZE=2\), but libmpi(ch)?\.so\.12 \(MPICH.*\) is MPICH: launch with MPICH's mpiexec/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test('a plain process (no launcher) is a single rank and loads no MPI library', () => {
+  const r = node('open', { BIGGAN_LIBMPI: '/nonexistent/libmpi.so.12' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { rank: 0, size: 1, description: 'single process' });
+});
