@@ -53,6 +53,18 @@ test('k8s: the worker Deployment runs `biggan worker` against the Redis Service,
   const vol = pod.volumes.find((v: { name: string }) => v.name === mount.name);
   assert.equal(vol.persistentVolumeClaim.claimName, pvc.metadata.name);
   assert.deepEqual(pvc.spec.accessModes, ['ReadWriteMany']);
+
+  // the coordinator Job: `biggan sweep --queue` with the same queue URL, on the same claim at the same path
+  const [job] = manifests('deploy/k8s/sweep-job.yaml');
+  assert.equal(job.kind, 'Job');
+  const jpod = job.spec.template.spec;
+  const jc = jpod.containers[0];
+  const jcmd: string[] = jc.command;
+  assert.deepEqual(jcmd.slice(0, 2), ['biggan', 'sweep']);
+  assert.equal(jcmd[jcmd.indexOf('--queue') + 1], url);
+  assert.ok(jcmd[jcmd.indexOf('--out') + 1].startsWith(mount.mountPath + '/'), 'the sweep directory is on the shared volume');
+  assert.equal(jc.volumeMounts[0].mountPath, mount.mountPath);
+  assert.equal(jpod.volumes.find((v: { name: string }) => v.name === jc.volumeMounts[0].name).persistentVolumeClaim.claimName, pvc.metadata.name);
 });
 
 test('slurm: the workers script is valid bash that starts Redis and `biggan worker --queue`', () => {
@@ -65,5 +77,5 @@ test('slurm: the workers script is valid bash that starts Redis and `biggan work
   assert.match(text, /srun .*biggan worker --queue "redis:\/\/\$REDIS_HOST:6379"/);
   // the docs point at both recipes
   const docs = fs.readFileSync(path.join(REPO_ROOT, 'docs/cluster.md'), 'utf8');
-  for (const f of ['deploy/k8s/worker-deployment.yaml', 'deploy/k8s/redis.yaml', 'deploy/slurm/workers.sbatch']) assert.ok(docs.includes(f), f);
+  for (const f of ['deploy/k8s/worker-deployment.yaml', 'deploy/k8s/redis.yaml', 'deploy/k8s/sweep-job.yaml', 'deploy/slurm/workers.sbatch']) assert.ok(docs.includes(f), f);
 });
