@@ -25,6 +25,7 @@ import type { TrialJob } from '../src/sweep/run-trial.js';
 import { CLI } from '../test/cli-helpers.js';
 import { startRedis } from '../test/redis-server.js';
 import { TINY_TRIAL_OPTIONS } from '../test/tiny-sweep.js';
+import { watchOtherLoad } from './machine-load.js';
 import { markdownTable, median } from './measure.js';
 
 export interface QueueBenchOptions {
@@ -32,9 +33,12 @@ export interface QueueBenchOptions {
   quick: boolean;
 }
 
+/** A worker gives a lone trial every core; so does the local run here, so the two compare. */
+const THREADS = os.availableParallelism?.() ?? os.cpus().length;
+
 function trialJob(dir: string, steps: number): TrialJob {
   const options = { ...TINY_TRIAL_OPTIONS, checkpointEvery: steps };
-  return { trial: { id: 'bench', settingId: 'bench', setting: {}, seed: 0 }, dir, options, steps, eval: null, threads: 1 };
+  return { trial: { id: 'bench', settingId: 'bench', setting: {}, seed: 0 }, dir, options, steps, eval: null, threads: THREADS };
 }
 
 function seconds(t0: number): number {
@@ -46,6 +50,7 @@ export async function benchQueue(outDir: string, opts: QueueBenchOptions): Promi
   const redis = await startRedis();
   const env = { ...process.env, BIGGAN_CACHE_DIR: path.join(outDir, 'queue-cache') };
   const rows: (string | number)[][] = [];
+  let otherCores = NaN;
   try {
     // 1. trivial round trips: an in-process worker that answers at once
     const client = await QueueClient.open(redis.url);
@@ -70,13 +75,22 @@ export async function benchQueue(outDir: string, opts: QueueBenchOptions): Promi
     const steps = opts.quick ? 2 : 5;
     const local = new LocalExecutor(1), queued = new QueueExecutor(client, dir);
     const tl: number[] = [], tq: number[] = [];
+    const load = watchOtherLoad('sampled');
+    // one untimed local trial first: the synthetic data set is prepared into the cache once
+    await local.run(trialJob(path.join(dir, 'warm'), 1), never);
     for (let r = 0; r < opts.rounds; r++) {
-      let t0 = performance.now();
-      await local.run(trialJob(path.join(dir, `local-${r}`), steps), never);
-      tl.push(seconds(t0));
-      t0 = performance.now();
-      await queued.run({ ...trialJob(path.join(dir, `queued-${r}`), steps), trial: { id: `bench-${r}`, settingId: 'bench', setting: {}, seed: 0 } }, never);
-      tq.push(seconds(t0));
+      const runLocal = async (): Promise<void> => {
+        const t0 = performance.now();
+        await local.run(trialJob(path.join(dir, `local-${r}`), steps), never);
+        tl.push(seconds(t0));
+      };
+      const runQueued = async (): Promise<void> => {
+        const t0 = performance.now();
+        await queued.run({ ...trialJob(path.join(dir, `queued-${r}`), steps), trial: { id: `bench-${r}`, settingId: 'bench', setting: {}, seed: 0 } }, never);
+        tq.push(seconds(t0));
+      };
+      // alternate which goes first, so neither always runs on a warmer machine
+      for (const f of r % 2 === 0 ? [runLocal, runQueued] : [runQueued, runLocal]) await f();
     }
     rows.push([`tiny trial (${steps} steps), local executor`, `${median(tl).toFixed(2)} s`, '']);
     rows.push([`tiny trial (${steps} steps), through the queue`, `${median(tq).toFixed(2)} s`, `overhead ${(median(tq) - median(tl)).toFixed(2)} s per trial`]);
@@ -86,7 +100,8 @@ export async function benchQueue(outDir: string, opts: QueueBenchOptions): Promi
     const evalArgs = ['eval', '--weights', ckpt, '--inception', 'procedural', '-n', opts.quick ? '8' : '32', '--batch', '8', '--metrics', 'is', '--splits', '1'];
     const el: number[] = [], eq: number[] = [];
     for (let r = 0; r < opts.rounds; r++) {
-      for (const [args, into] of [[evalArgs, el], [[...evalArgs, '--queue', redis.url, '--shards', '1', '--shard-dir', path.join(dir, 'shards')], eq]] as const) {
+      const pair = [[evalArgs, el], [[...evalArgs, '--queue', redis.url, '--shards', '1', '--shard-dir', path.join(dir, 'shards')], eq]] as const;
+      for (const [args, into] of r % 2 === 0 ? pair : [...pair].reverse()) {
         const t0 = performance.now();
         const p = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
         if (p.status !== 0) throw new Error(`bench queue: biggan ${args.join(' ')} failed: ${p.stderr}`);
@@ -95,6 +110,7 @@ export async function benchQueue(outDir: string, opts: QueueBenchOptions): Promi
     }
     rows.push(['`biggan eval` (procedural Inception), local', `${median(el).toFixed(2)} s`, '']);
     rows.push(['`biggan eval --queue --shards 1`', `${median(eq).toFixed(2)} s`, `overhead ${(median(eq) - median(el)).toFixed(2)} s per shard`]);
+    otherCores = load.stop();
     worker.kill('SIGTERM');
     await new Promise((r) => worker.once('exit', r));
     await client.close();
@@ -102,5 +118,8 @@ export async function benchQueue(outDir: string, opts: QueueBenchOptions): Promi
     await redis.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return `Job queue (BullMQ on a private redis-server, loopback; ${opts.rounds} round${opts.rounds > 1 ? 's' : ''}):\n\n${markdownTable(['what', 'time', ''], rows)}`;
+  return (
+    `Job queue (BullMQ on a private redis-server, loopback; ${opts.rounds} round${opts.rounds > 1 ? 's' : ''}, medians; trials with ${THREADS} threads ` +
+    `on both sides; other processes used ${otherCores.toFixed(2)} cores on average meanwhile):\n\n${markdownTable(['what', 'time', ''], rows)}`
+  );
 }
