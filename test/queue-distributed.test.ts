@@ -4,7 +4,8 @@
  * coordinated by `biggan sweep --queue`; one worker is killed (SIGKILL) mid-trial and the
  * other resumes that trial from its checkpoint, so every trial finishes. Then `biggan eval
  * --queue --shards 3` on one trial's checkpoint gives exactly the local evaluation's report
- * metrics (FID, IS, KID).
+ * metrics (FID, IS, KID). Last, the remaining worker is stopped with SIGTERM mid-trial: the trial
+ * checkpoints, goes back on the queue and finishes on a new worker.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -137,4 +138,24 @@ test('eval --queue --shards: the sharded evaluation equals the local one exactly
     assert.ok(isCleanError(r), r.stderr);
     assert.match(r.stderr, re);
   }
+});
+
+test('worker stopped with SIGTERM mid-trial: the trial checkpoints and goes back on the queue without using an attempt', async () => {
+  const spec = path.join(tmp, 'spec-stop.json');
+  fs.writeFileSync(spec, JSON.stringify({ fixed: TINY_TRIAL_OPTIONS, vary: { grid: { gLr: [2e-4] } }, seeds: [0], steps: 30, eval: null }));
+  const dir = path.join(tmp, 'sweep-stop');
+  const sweep = start(['sweep', spec, '--out', dir, '--queue', redis.url]);
+  const running = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  assert.equal(running.length, 1);
+  const [stopped] = running;
+  await until('a checkpoint of the trial', () => fs.existsSync(path.join(dir, 'trials')) && fs.readdirSync(path.join(dir, 'trials')).some((id) => fs.existsSync(path.join(dir, 'trials', id, 'checkpoint.safetensors'))), 240_000);
+  stopped.child.kill('SIGTERM');
+  assert.equal(await stopped.exited, 0, stopped.stderr());
+  const next = start(['worker', '--queue', redis.url]);
+  workers.push(next);
+  assert.equal(await sweep.exited, 0, sweep.stderr());
+  const [id] = fs.readdirSync(path.join(dir, 'trials'));
+  assert.equal(readResult(trialDir(dir, id))!.step, 30);
+  assert.match(next.stderr(), new RegExp(`trial ${id}: running \\(job [^,]+, attempt 1\\)`), 'the stop did not use up an attempt');
+  assert.match(fs.readFileSync(path.join(trialDir(dir, id), 'log.jsonl'), 'utf8'), /"type":"resume"/);
 });
