@@ -5,7 +5,8 @@
  * other resumes that trial from its checkpoint, so every trial finishes. Then `biggan eval
  * --queue --shards 3` on one trial's checkpoint gives exactly the local evaluation's report
  * metrics (FID, IS, KID). Last, the remaining worker is stopped with SIGTERM mid-trial: the trial
- * checkpoints, goes back on the queue and finishes on a new worker.
+ * checkpoints, goes back on the queue and finishes on a new worker; and a Bayesian sweep's second
+ * round is proposed from the first round's queued results.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -15,6 +16,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { readSweepState, trialDir } from '../src/sweep/runner.js';
 import { readResult } from '../src/sweep/run-trial.js';
+import { proposeRound } from '../src/sweep/bayes/propose.js';
+import { readSpec } from '../src/sweep/spec.js';
 import { CLI, TEST_CACHE_DIR, biggan, isCleanError } from './cli-helpers.js';
 import { type RedisServer, startRedis } from './redis-server.js';
 import { TINY_TRIAL_OPTIONS, writeImages } from './tiny-sweep.js';
@@ -158,4 +161,26 @@ test('worker stopped with SIGTERM mid-trial: the trial checkpoints and goes back
   assert.equal(readResult(trialDir(dir, id))!.step, 30);
   assert.match(next.stderr(), new RegExp(`trial ${id}: running \\(job [^,]+, attempt 1\\)`), 'the stop did not use up an attempt');
   assert.match(fs.readFileSync(path.join(trialDir(dir, id), 'log.jsonl'), 'utf8'), /"type":"resume"/);
+});
+
+test('sweep --queue with Bayesian rounds: round 2 is proposed from round 1\'s results, as the local runner does', async () => {
+  const spec = path.join(tmp, 'spec-bayes.json');
+  fs.writeFileSync(spec, JSON.stringify({
+    fixed: TINY_TRIAL_OPTIONS,
+    vary: { bayes: { rounds: 2, proposals: 1, seed: 3, candidates: 50, ranges: { lr: { min: 1e-5, max: 1e-3, scale: 'log', sets: ['gLr'] } } } },
+    seeds: [0],
+    steps: 2,
+    eval: { metrics: ['fid'], n: 12, real: 'real.npy', inception: 'procedural' },
+  }));
+  const dir = path.join(tmp, 'sweep-bayes');
+  const sweep = start(['sweep', spec, '--out', dir, '--queue', redis.url]);
+  assert.equal(await sweep.exited, 0, sweep.stderr());
+  const state = readSweepState(dir);
+  assert.deepEqual(state.trials.map((t) => [t.round, t.status]), [[0, 'finished'], [1, 'finished']]);
+  const parsed = readSpec(spec);
+  assert.ok(parsed.vary.kind === 'bayes');
+  if (parsed.vary.kind !== 'bayes') return;
+  const first = state.trials[0];
+  const expected = proposeRound(parsed.vary, 1, [{ setting: first.setting, fid: first.result!.metrics.fid }], parsed.fixed);
+  assert.deepEqual(state.trials[1].setting, expected[0]);
 });
