@@ -8,28 +8,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { writeNpy } from '../src/io/npy.js';
 import { runSweep, readSweepState, trialDir, type TrialExecutor } from '../src/sweep/runner.js';
 import { LocalExecutor } from '../src/sweep/runner.js';
 import { readSpec } from '../src/sweep/spec.js';
 import { readResult, type TrialJob } from '../src/sweep/run-trial.js';
 import { biggan, isCleanError } from './cli-helpers.js';
+import { TINY_TRIAL_OPTIONS, writeImages } from './tiny-sweep.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-sweep-'));
-
-function writeImages(file: string, n: number, r: number): void {
-  const data = new Uint8Array(n * r * r * 3);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 37 + (i >> 7) * 11) & 255;
-  writeNpy(file, { dtype: 'uint8', shape: [n, r, r, 3], data });
-}
 
 function tinySpec(): string {
   writeImages(path.join(tmp, 'real.npy'), 24, 32);
   const spec = {
-    fixed: {
-      ch: 4, batch: 4, dimZ: 16, sharedDim: 8, syntheticClasses: 4, syntheticCount: 32, standingPasses: 2, graphs: 'per-step',
-      checkpointEvery: 1, sampleEvery: 0, svEvery: 0, logEvery: 1, emaStart: 1,
-    },
+    fixed: TINY_TRIAL_OPTIONS,
     vary: { grid: { gLr: [1e-4, 5e-4] } },
     seeds: [0, 1],
     // enough steps that the interrupted trial is still running when the abort reaches it (3 steps raced a loaded CI machine)

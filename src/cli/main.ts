@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   'fid-stats': async () => (await import('./commands/fid-stats.js')).registerFidStats,
   train: async () => (await import('./commands/train.js')).registerTrain,
   sweep: async () => (await import('./commands/sweep.js')).registerSweep,
+  worker: async () => (await import('./commands/worker.js')).registerWorker,
   plot: async () => (await import('./commands/plot.js')).registerPlot,
   dashboard: async () => (await import('./commands/dashboard.js')).registerDashboard,
   'd-accuracy': async () => (await import('./commands/d-accuracy.js')).registerDAccuracy,

@@ -105,14 +105,20 @@ export interface ScoreResult {
 
 /** Featurises a stream of uint8 batches and computes the plan's metrics. */
 export async function scoreBatches(ctx: EvalContext, batches: AsyncIterable<ImageBatch>, onProgress?: (done: number) => void): Promise<ScoreResult> {
+  const collected = await collectFeatures(ctx.extractor, batches, { ...fakeCollectOptions(ctx.plan), onProgress });
+  return scoreCollected(ctx, collected);
+}
+
+/** What the plan keeps of the evaluated images' Inception outputs besides their statistics. */
+export function fakeCollectOptions(plan: MetricPlan): { logits: boolean; features: boolean; classes: boolean } {
+  const g = plan.gather;
+  return { logits: g.fake.logits, features: g.fake.features, classes: g.fake.classes };
+}
+
+/** The plan's metrics of features already collected (here, or merged from evaluation shards). */
+export function scoreCollected(ctx: EvalContext, collected: CollectedFeatures): ScoreResult {
   const { plan, reference } = ctx;
   const g = plan.gather;
-  const collected = await collectFeatures(ctx.extractor, batches, {
-    logits: g.fake.logits,
-    features: g.fake.features,
-    classes: g.fake.classes,
-    onProgress,
-  });
   checkSampleCount(plan, collected.count, 'the evaluated set');
   const fakeStats = g.fake.stats ? collected.stats.toMeanCov('evaluated images') : undefined;
   const metrics = computeMetrics(

@@ -22,6 +22,8 @@ export interface CollectOptions {
   classes?: boolean;
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number) => void;
+  /** Centre of the statistics' sums (FeatureStatsOptions.shift); default the first row. */
+  shift?: Float64Array;
 }
 
 export interface CollectedFeatures {
@@ -40,7 +42,7 @@ export async function collectFeatures(
   batches: AsyncIterable<ImageBatch>,
   opts: CollectOptions = {},
 ): Promise<CollectedFeatures> {
-  const stats = new FeatureStats(INCEPTION_POOL3_DIM);
+  const stats = new FeatureStats(INCEPTION_POOL3_DIM, { shift: opts.shift });
   const logitChunks: Float32Array[] = [];
   const featureChunks: Float32Array[] = [];
   const classChunks: Int32Array[] = [];

@@ -29,6 +29,12 @@ export interface GenerationPlan {
   classSampling: ClassSampling;
   /** Images per generator run. */
   batch: number;
+  /**
+   * Only images [from, to) of the n (an evaluation shard): the streams are still drawn from
+   * image 0 (the latents and classes before `from` are drawn and dropped, without running the
+   * generator), so each image is exactly what the whole run gives it. `from` must start a batch.
+   */
+  range?: readonly [from: number, to: number];
 }
 
 /** Mixed into the seed for the class stream so it never equals another seed's latent stream. */
@@ -48,11 +54,16 @@ export async function* generatedBatches(model: GeneratorModel, sampler: Sampler,
   // one compiled size: a short last batch is padded up to it (the padding is dropped)
   const B = Math.min(plan.batch, n);
   const per = 3 * R * R;
-  for (let start = 0; start < n; start += B) {
-    const count = Math.min(B, n - start);
+  const [from, to] = plan.range ?? [0, n];
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n && from % B === 0)) {
+    throw new RangeError(`generated image range [${from}, ${to}) must lie within [0, ${n}) and start a batch of ${B}`);
+  }
+  for (let start = 0; start < to; start += B) {
+    const count = Math.min(B, n - start, to - start);
     const z = new Float32Array(B * Z);
     z.set(sampleLatents(count, Z, plan.truncation, style, latentRng));
     const ids = classes.next(count);
+    if (start < from) continue;
     const vectors = new Float32Array(B * C);
     vectors.set(oneHotVectors(Array.from(ids), C));
     const out = await sampler.generate({ z, classVectors: vectors, n: B, truncation }, B);

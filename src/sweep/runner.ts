@@ -8,7 +8,6 @@
  * interrupted ones resume from their checkpoint. Trials go through a TrialExecutor, the
  * seam a distributed queue implements; the local one runs `workers` child processes.
  */
-import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +16,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readResult, type TrialJob, type TrialOutcome, type TrialResult } from './run-trial.js';
 import type { SweepSpec } from './spec.js';
-import type { ChildMessage } from './trial-process.js';
+import { runInChild } from '../process/child-job.js';
 import { canonicalJson, trialsFor, trialsOf, type Trial } from './trials.js';
 import { proposeRound, type Observation } from './bayes/propose.js';
 import { checkTrialOptions } from './check-options.js';
@@ -41,32 +40,13 @@ export class LocalExecutor implements TrialExecutor {
   constructor(readonly slots: number) {}
 
   run(job: TrialJob, signal: AbortSignal, onNote?: (line: string) => void): Promise<TrialOutcome> {
-    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'trial-process.js');
-    const child = fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
-    });
-    const stop = (): void => void child.kill('SIGINT');
-    if (signal.aborted) stop();
-    signal.addEventListener('abort', stop, { once: true });
-    return new Promise<TrialOutcome>((resolve, reject) => {
-      let answer: ChildMessage | null = null;
-      child.on('message', (m: ChildMessage) => {
-        if (m.kind === 'note') onNote?.(m.line);
-        else answer = m;
-      });
-      child.on('error', reject);
-      child.on('exit', (code, sig) => {
-        signal.removeEventListener('abort', stop);
-        const a = answer as ChildMessage | null;
-        if (a?.kind === 'outcome') resolve(a.outcome);
-        else if (a?.kind === 'error') reject(a.user ? new UserError(`trial ${job.trial.id}: ${a.message}`) : new Error(`trial ${job.trial.id}: ${a.message}`));
-        else reject(new Error(`trial ${job.trial.id}: its process ended (${sig ?? `exit ${code}`}) without an answer${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
-      });
-      child.send(job);
-    });
+    return runInChild<TrialOutcome>(trialProcessScript(), job, `trial ${job.trial.id}`, signal, onNote);
   }
+}
+
+/** The script a trial's child process runs (trial-process.ts, built). */
+export function trialProcessScript(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'trial-process.js');
 }
 
 export type TrialStatus = 'pending' | 'running' | 'interrupted' | 'finished' | 'failed';

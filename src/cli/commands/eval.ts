@@ -5,6 +5,7 @@
  *   biggan eval --weights CKPT [--config FILE] --stats STATS.npz --inception FILE [-n 50000] [--truncation T] [--seed S] [--out report.json]
  *   biggan eval --images DIR_OR_NPY --stats STATS.npz ...
  *   biggan eval --weights CKPT ... --truncation-sweep 0.1:2.0:0.1 [--plot sweep.png]
+ *   biggan eval --weights CKPT ... --queue redis://HOST:PORT --shards S   (on `biggan worker`s)
  * Class-conditional generators are sampled class-balanced by default (see
  * eval/class-balance.ts). The summary goes to stdout, notes to stderr, the full
  * record to --out.
@@ -18,12 +19,13 @@ import { INCEPTION_PIPELINES, parseInceptionPipeline } from '../../metrics/incep
 import { loadGenerator, type LoadedGenerator } from '../../models/checkpoint.js';
 import { checkTruncation } from '../../sample/latents.js';
 import { CLASS_SAMPLINGS, parseClassSampling } from '../../eval/class-balance.js';
-import { type EvalContext, type ScoreResult, checkImageInput, evaluateGenerator, evaluateImages, fidNote, generatedSetContext, loadReference } from '../../eval/evaluate.js';
+import { type EvalContext, type ScoreResult, checkImageInput, evaluateGenerator, evaluateImages, fakeCollectOptions, fidNote, generatedSetContext, loadReference, scoreCollected } from '../../eval/evaluate.js';
 import { sha256File } from '../../eval/file-hash.js';
 import { openImageInput, type ImageInput } from '../../eval/image-input.js';
 import { chooseInception, inceptionWeightsSha256, loadExtractor } from '../../eval/inception-source.js';
 import { EVAL_METRICS, FULL_RANK_SAMPLES, checkSampleCount, makeMetricPlan, parseMetricList } from '../../eval/metric-plan.js';
 import { type EvalReport, formatMetrics, metricSettings, writeReport } from '../../eval/report.js';
+import { shardRanges } from '../../eval/generation-shards.js';
 import { readReferenceStats, writeShard } from '../../eval/stats-shards.js';
 import { parseSweepSpec, plotSweep, runTruncationSweep, sweepTable, thresholdsForModel } from '../../eval/truncation-sweep.js';
 import { progressBar, type Progress } from '../progress.js';
@@ -49,6 +51,9 @@ interface EvalOptions {
   classSampling: string;
   skipBad?: boolean;
   shardOut?: string;
+  queue?: string;
+  shards?: number;
+  shardDir?: string;
   /** The metrics' settings, by the camelCase of their flags (splits, kidSubsetSize, fidEpsOffset, prK, ...). */
   [setting: string]: unknown;
 }
@@ -100,7 +105,10 @@ export function registerEval(program: Command): void {
     .option('--metrics <list>', `metrics to compute: any of ${EVAL_METRICS.join(',')} (default: ${listMetrics().filter((m) => m.byDefault).map((m) => m.name).join(',')}, each when what it compares against is given; see below)`)
     .addOption(new Option('--class-sampling <how>', 'classes of generated images: balanced (each class equally often) or uniform (i.i.d.)').choices([...CLASS_SAMPLINGS]).default('balanced'))
     .option('--skip-bad', 'leave unreadable images out instead of stopping')
-    .option('--shard-out <file.npz>', 'also write the exact pool3 accumulator of the scored images, for `biggan fid-stats --merge`');
+    .option('--shard-out <file.npz>', 'also write the exact pool3 accumulator of the scored images, for `biggan fid-stats --merge`')
+    .option('--queue <url>', 'with --weights: generate and featurise on `biggan worker`s through a Redis job queue (redis://HOST:PORT), in --shards jobs merged exactly')
+    .option('--shards <s>', 'with --queue: jobs to split the generated images into (whole batches each)', positiveInt)
+    .option('--shard-dir <dir>', "with --queue: folder for the shards' results, on storage every worker shares (default ./eval-shards-<id>, removed after the merge)");
   for (const o of metricOptions()) cmd.addOption(commanderOption(o));
   cmd.addHelpText('after', `\nMetrics (--metrics), [what they compare against]:\n${metricHelp}\n`);
   cmd.action(async (opts: EvalOptions) => runEval(opts));
@@ -143,6 +151,11 @@ export async function runEval(opts: EvalOptions): Promise<void> {
   if (opts.shardOut && opts.truncationSweep) throw new UserError('--shard-out applies to a single evaluation, not to --truncation-sweep');
   if (opts.shardOut && !opts.shardOut.toLowerCase().endsWith('.npz')) throw new UserError(`--shard-out must end in .npz, got ${opts.shardOut}`);
   if (opts.plot && !opts.plot.toLowerCase().endsWith('.png')) throw new UserError(`--plot must end in .png, got ${opts.plot}`);
+  if ((opts.queue === undefined) !== (opts.shards === undefined)) throw new UserError('--queue and --shards go together (biggan eval --weights CKPT ... --queue redis://HOST:PORT --shards S)');
+  if (opts.shardDir !== undefined && opts.queue === undefined) throw new UserError('--shard-dir applies to --queue');
+  if (opts.queue && opts.images) throw new UserError('--queue applies to --weights (generated images), not --images');
+  if (opts.queue && opts.truncationSweep) throw new UserError('--queue applies to a single evaluation, not to --truncation-sweep');
+  if (opts.queue) (await import('../../queue/connection.js')).parseQueueUrl(opts.queue);
   const pipeline = parseInceptionPipeline(opts.pipeline);
   const classSampling = parseClassSampling(opts.classSampling);
   const plan = makeMetricPlan({
@@ -183,6 +196,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     checkImageInput(plan, input, opts.images!);
   }
   const n = generator ? opts.n ?? DEFAULT_N : input!.count;
+  if (opts.queue) shardRanges(n, opts.batch, opts.shards!);
   if (plan.metrics.includes('fid') && n < FULL_RANK_SAMPLES) {
     note(`${n} samples < ${FULL_RANK_SAMPLES}: the 2048x2048 covariance is rank-deficient, so FID is biased upward (the paper uses 50000)`);
   }
@@ -244,7 +258,16 @@ export async function runEval(opts: EvalOptions): Promise<void> {
         process.stderr.write(`wrote the sweep plot to ${plotFile}\n`);
       } else {
         const bar = progressBar(n, 'eval');
-        single = await evaluateGenerator(model, ctx, { ...base, truncation: opts.truncation }, { threads: opts.threads, onProgress: (d) => bar.update(d) });
+        const gen = { ...base, truncation: opts.truncation };
+        if (opts.queue) {
+          const { collectOnQueue } = await import('../../queue/eval-shards.js');
+          const collected = await collectOnQueue({
+            url: opts.queue, shards: opts.shards!, shardDir: opts.shardDir, weights: opts.weights!, config: opts.config, inception: choice.file, pipeline, gen, keep: fakeCollectOptions(plan), onProgress: (d) => bar.update(d),
+          });
+          single = scoreCollected(ctx, collected);
+        } else {
+          single = await evaluateGenerator(model, ctx, gen, { threads: opts.threads, onProgress: (d) => bar.update(d) });
+        }
         bar.stop();
       }
       report.generator = {

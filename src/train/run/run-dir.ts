@@ -168,7 +168,7 @@ export class RunDir {
         continue; // removed meanwhile: try again
       }
       const holder = liveHolder(text);
-      if (holder !== null && holder !== process.pid) throw new UserError(`${this.root} is in use by another biggan train (pid ${holder})`);
+      if (holder !== null && holder !== process.pid) throw new RunDirBusyError(`${this.root} is in use by another biggan train (pid ${holder})`);
       fs.rmSync(this.lockFile, { force: true }); // stale (or our own): take it over
     }
   }
@@ -196,6 +196,14 @@ export class RunDir {
       if (!fs.existsSync(dir)) continue;
       for (const name of fs.readdirSync(dir)) if (name.startsWith('.') && name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
     }
+  }
+}
+
+/** The run directory is locked by a live process (a queue worker retries such a trial later: the holder may be a killed worker's trial still checkpointing). */
+export class RunDirBusyError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunDirBusyError';
   }
 }
 
