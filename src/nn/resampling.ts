@@ -20,3 +20,12 @@ export function pooledConv(x: Tensor, W: Tensor, bias: Tensor | undefined): Tens
   if (W.shape[2] === 3 && x.shape[1] < 128) return op.avgPool2d(op.conv2d(x, W, bias, { pad: 1 }), 2);
   return op.convAvgPool2d(x, W, bias);
 }
+
+/**
+ * A "same"-padded conv of stride 1 or 2; a 4x4 stride-2 one as op.stridedConv2d (subgrid convs
+ * whose backward avoids ConvTranspose: SNDCGAN D's step measured faster, see bench/landscape.ts).
+ */
+export function stridedOrPlainConv(x: Tensor, W: Tensor, bias: Tensor | undefined, kernel: number, stride: 1 | 2): Tensor {
+  if (stride === 2 && kernel === 4) return op.stridedConv2d(x, W, bias);
+  return op.conv2d(x, W, bias, { pad: (kernel - stride) / 2, stride });
+}

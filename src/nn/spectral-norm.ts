@@ -11,7 +11,7 @@ import { Graph, Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from './module.js';
 import { numel } from '../io/ndarray.js';
-import { pooledConv, upsampledConv } from './resampling.js';
+import { pooledConv, stridedOrPlainConv, upsampledConv } from './resampling.js';
 
 export type SNFlavour = 'torch' | 'ajbrock';
 
@@ -138,7 +138,7 @@ export class SNConv2d extends Module {
   forward(ctx: ForwardContext, x: Tensor): Tensor {
     const g = x.graph;
     const W = this.w.normalized(g, ctx);
-    return op.conv2d(x, W, this.bias ? g.param(this.bias) : undefined, { pad: (this.kernel - this.stride) / 2, stride: this.stride });
+    return stridedOrPlainConv(x, W, this.bias ? g.param(this.bias) : undefined, this.kernel, this.stride);
   }
   /** The conv of x upsampled 2x (nearest), at low resolution where that pays (nn/resampling.ts). */
   forwardUpsampled(ctx: ForwardContext, x: Tensor): Tensor {
