@@ -7,7 +7,7 @@
  * browser (only when named: our own runtimes in Chromium and Node, no PyTorch, no ceiling), and
  * landscape (only when named: the GAN-landscape networks' D steps against PyTorch, no ceiling).
  * Results go to stdout and .bench-out/results.md. --quick is a smoke test of the bench itself
- * (N = 8 only, 1 timed training iteration, 16 Inception images, 2 timed browser images): its
+ * (N = 8 only, 1 timed training iteration, 16 Inception images, 2 timed browser images, 1 timed landscape D step): its
  * figures are measured but not the ones to publish. --single-graph adds the training row of
  * `biggan train --graphs single` (off by default: it adds a third of the bench's time).
  */
