@@ -5,9 +5,10 @@
  * machine's ceiling (the faster side's GFLOP/s on one large 3x3 convolution, measured
  * first). Sections: ceiling, sampling, training, inception (the default: all four), and
  * browser (only when named: our own runtimes in Chromium and Node, no PyTorch, no ceiling), queue (only when
- * named: the job queue's overhead per trial and per evaluation shard, bench/queue.ts).
+ * named: the job queue's overhead per trial and per evaluation shard, bench/queue.ts), and
+ * landscape (only when named: the GAN-landscape networks' D steps against PyTorch, no ceiling).
  * Results go to stdout and .bench-out/results.md. --quick is a smoke test of the bench itself
- * (N = 8 only, 1 timed training iteration, 16 Inception images, 2 timed browser images): its
+ * (N = 8 only, 1 timed training iteration, 16 Inception images, 2 timed browser images, 1 timed landscape D step): its
  * figures are measured but not the ones to publish. --single-graph adds the training row of
  * `biggan train --graphs single` (off by default: it adds a third of the bench's time).
  */
@@ -19,10 +20,11 @@ import { benchCeiling } from './ceiling.js';
 import { benchSampling } from './sampling.js';
 import { benchTraining } from './training.js';
 import { benchInception } from './inception.js';
+import { benchLandscape } from './landscape.js';
 import { machineLine, torchRef } from './measure.js';
 
 const OUT = path.resolve('.bench-out');
-const SECTIONS = ['ceiling', 'sampling', 'training', 'inception', 'browser', 'queue'] as const;
+const SECTIONS = ['ceiling', 'sampling', 'training', 'inception', 'browser', 'queue', 'landscape'] as const;
 type Section = (typeof SECTIONS)[number];
 /** The sections against PyTorch, which report shares of the ceiling: what a plain `npm run bench` runs. */
 const PYTORCH_SECTIONS: Section[] = ['ceiling', 'sampling', 'training', 'inception'];
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     inception: () => benchInception(OUT, { rounds, ceiling: gflops(), ...(quick ? { images: 16, repeats: 1 } : {}) }),
     browser: () => benchBrowser(OUT, { rounds, quick }),
     queue: () => benchQueue(OUT, { rounds, quick }),
+    landscape: () => benchLandscape({ rounds, quick }),
   };
   for (const name of sections) {
     if (name === 'ceiling') continue;

@@ -440,6 +440,18 @@ for (const [name, fused, plain, shape] of plainForms) {
     }
   });
 }
+test('stridedConv2d equals a 4x4 stride-2 pad-1 Conv (float64 reference)', () => {
+  const c = new Case(seedOf('stridedConv2d equivalence'));
+  const x = c.x([2, 3, 6, 4]);
+  const w = c.p([5, 3, 4, 4]);
+  const b = c.p([5]);
+  const [got, want] = [op.stridedConv2d(x, w, b), op.conv2d(x, w, b, { stride: 2, pad: 1 })];
+  assert.deepEqual(got.shape, [2, 5, 3, 2]);
+  assert.deepEqual(got.shape, want.shape);
+  const [f, p] = evaluate(c.g, [got, want], c.feeds);
+  assert.ok(maxAbs(f.data.map((v, i) => v - p.data[i])) < 1e-12, 'stridedConv2d differs from the strided Conv');
+});
+gradCase('stridedConv2d 4x4 stride 2 (subgrid convolutions)', (c) => op.stridedConv2d(c.x([2, 3, 4, 6]), c.p([2, 3, 4, 4]), c.p([2])));
 test('transposedConv2d equals ConvTranspose (4x4 stride 2 pad 1, 3x3 stride 1 pad 1; float64 reference)', () => {
   for (const [k, stride] of [[4, 2], [3, 1]] as const) {
     const c = new Case(seedOf(`transposedConv2d equivalence ${k}`));

@@ -8,7 +8,7 @@
 import { Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from './module.js';
-import { pooledConv } from './resampling.js';
+import { pooledConv, stridedOrPlainConv, type PooledForm } from './resampling.js';
 
 export class Linear extends Module {
   weight: Param;
@@ -45,7 +45,7 @@ export class Conv2d extends Module {
   }
   forward(_ctx: ForwardContext, x: Tensor): Tensor {
     const g = x.graph;
-    return op.conv2d(x, g.param(this.weight), g.param(this.bias), { pad: (this.kernel - this.stride) / 2, stride: this.stride });
+    return stridedOrPlainConv(x, g.param(this.weight), g.param(this.bias), this.kernel, this.stride);
   }
   /** The conv of x zero-insertion-upsampled 2x (op.unpoolZeros), computed at low resolution (3x3 only). */
   forwardUnpooled(_ctx: ForwardContext, x: Tensor): Tensor {
@@ -53,10 +53,10 @@ export class Conv2d extends Module {
     return op.unpoolConv2d(x, g.param(this.weight), g.param(this.bias));
   }
   /** The conv of x, average-pooled 2x2 (at low resolution where that pays: nn/resampling.ts). */
-  forwardPooled(_ctx: ForwardContext, x: Tensor): Tensor {
+  forwardPooled(_ctx: ForwardContext, x: Tensor, form: PooledForm = 'auto'): Tensor {
     if (this.stride !== 1) throw new Error('Conv2d: resampling forms are for stride-1 convs');
     const g = x.graph;
-    return pooledConv(x, g.param(this.weight), g.param(this.bias));
+    return pooledConv(x, g.param(this.weight), g.param(this.bias), form);
   }
 }
 

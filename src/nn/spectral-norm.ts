@@ -11,7 +11,7 @@ import { Graph, Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from './module.js';
 import { numel } from '../io/ndarray.js';
-import { pooledConv, upsampledConv } from './resampling.js';
+import { pooledConv, stridedOrPlainConv, upsampledConv, type PooledForm } from './resampling.js';
 
 export type SNFlavour = 'torch' | 'ajbrock';
 
@@ -138,7 +138,7 @@ export class SNConv2d extends Module {
   forward(ctx: ForwardContext, x: Tensor): Tensor {
     const g = x.graph;
     const W = this.w.normalized(g, ctx);
-    return op.conv2d(x, W, this.bias ? g.param(this.bias) : undefined, { pad: (this.kernel - this.stride) / 2, stride: this.stride });
+    return stridedOrPlainConv(x, W, this.bias ? g.param(this.bias) : undefined, this.kernel, this.stride);
   }
   /** The conv of x upsampled 2x (nearest), at low resolution where that pays (nn/resampling.ts). */
   forwardUpsampled(ctx: ForwardContext, x: Tensor): Tensor {
@@ -147,10 +147,10 @@ export class SNConv2d extends Module {
     return upsampledConv(x, this.w.normalized(g, ctx), this.bias ? g.param(this.bias) : undefined);
   }
   /** The conv of x, average-pooled 2x2, at low resolution where that pays (nn/resampling.ts). */
-  forwardPooled(ctx: ForwardContext, x: Tensor): Tensor {
+  forwardPooled(ctx: ForwardContext, x: Tensor, form: PooledForm = 'auto'): Tensor {
     this.checkUnstrided();
     const g = x.graph;
-    return pooledConv(x, this.w.normalized(g, ctx), this.bias ? g.param(this.bias) : undefined);
+    return pooledConv(x, this.w.normalized(g, ctx), this.bias ? g.param(this.bias) : undefined, form);
   }
   private checkUnstrided(): void {
     if (this.stride !== 1) throw new Error('SNConv2d: resampling forms are for stride-1 convs');

@@ -252,6 +252,33 @@ export function convAvgPool2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   return bias ? add(out!, reshape(bias, [1, bias.shape[0], 1, 1])) : out!;
 }
 
+/**
+ * conv2d(x, w, bias, { stride: 2, pad: 1 }) for a 4x4 kernel (SNDCGAN D's "SAME" downsampling
+ * convs) as four stride-1 2x2 convs over the input's parity subgrids, summed (convAvgPool2d's
+ * structure): output row i reads input rows 2i-1 .. 2i+2 through taps 0..3, i.e. rows i and i+1
+ * of the even subgrid (taps 1, 3) and rows i-1 and i of the odd one (taps 0, 2); SpaceToDepth
+ * of the kernel holds exactly those tap pairs. The same multiply-adds; the gradients become
+ * stride-1 convs and per-tap GEMMs instead of an ONNX ConvTranspose (dx) and a dilated conv
+ * over the batch axis (dW), which onnxruntime runs slower.
+ */
+export function stridedConv2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
+  const [, c, h, wd] = x.shape;
+  const [, , kh, kw] = w.shape;
+  if (kh !== 4 || kw !== 4) throw new Error(`stridedConv2d: kernel ${kh}x${kw} not supported (4x4)`);
+  if (h % 2 || wd % 2) throw new Error(`stridedConv2d: ${x} has an odd size`);
+  if (plainResampling) return conv2d(x, w, bias, { stride: 2, pad: 1 });
+  const subgrids = split(spaceToDepth(x, 2), 1, [c, c, c, c]); // group p·2 + q holds x[:, :, p::2, q::2]
+  const kernels = split(spaceToDepth(w, 2), 1, [c, c, c, c]); // group r·2 + s holds taps r, r+2 by s, s+2
+  let out: Tensor | undefined;
+  for (const p of [0, 1]) {
+    for (const q of [0, 1]) {
+      const part = conv2d(subgrids[p * 2 + q], kernels[(1 - p) * 2 + (1 - q)], undefined, { pad: [p, q, 1 - p, 1 - q] });
+      out = out ? add(out, part) : part;
+    }
+  }
+  return bias ? add(out!, reshape(bias, [1, bias.shape[0], 1, 1])) : out!;
+}
+
 /** Taps `rows` x `cols` of a kernel [O, C, kh, kw], as a smaller kernel (rows and columns in the order given). */
 function pickTaps(w: Tensor, rows: number[], cols: number[]): Tensor {
   const r = concat(rows.map((i) => slice(w, 2, i, i + 1)), 2);

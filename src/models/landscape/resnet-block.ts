@@ -80,7 +80,8 @@ export class ResNetDBlock extends Module {
 
   forward(ctx: ForwardContext, x: Tensor): Tensor {
     op.expectShape(x, [null, this.inChannels, null, null], 'ResNet D block input');
-    const resampled = (conv: DConv, t: Tensor): Tensor => (this.down ? conv.forwardPooled(ctx, t) : conv.forward(ctx, t));
+    // low resolution at every width: faster in D's training step (nn/resampling.ts pooledConv)
+    const resampled = (conv: DConv, t: Tensor): Tensor => (this.down ? conv.forwardPooled(ctx, t, 'low-resolution') : conv.forward(ctx, t));
     const normed = (norm: DNormLayer | undefined, t: Tensor): Tensor => (norm ? norm.forward(ctx, t) : t);
     const skip = resampled(this.shortcut, x);
     let h = this.conv1.forward(ctx, op.relu(normed(this.norm1, x)));
