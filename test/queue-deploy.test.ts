@@ -9,18 +9,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import { parseQueueUrl } from '../src/queue/connection.js';
 import { biggan } from './cli-helpers.js';
+import { manifests } from './deploy-manifests.js';
 import { REPO_ROOT } from './fixture-paths.js';
-
-type Doc = { kind: string; metadata: { name: string }; spec: any };
-
-function manifests(file: string): Doc[] {
-  const docs = parseAllDocuments(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8'));
-  for (const d of docs) assert.deepEqual(d.errors, [], `${file}: ${d.errors.join('; ')}`);
-  return docs.map((d) => d.toJS() as Doc);
-}
 
 test('k8s: the worker Deployment runs `biggan worker` against the Redis Service, on a shared volume', () => {
   const redis = manifests('deploy/k8s/redis.yaml');
