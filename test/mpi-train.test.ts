@@ -137,3 +137,65 @@ test('a rank killed mid-run: the job stops within seconds, the last checkpoint l
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readTrainingCheckpoint(path.join(dir, 'checkpoint.safetensors')).meta.step, ck.meta.step + 2);
 });
+
+/**
+ * Two runs' checkpoints within float summation tolerance, relative to each tensor's largest
+ * value. Left out: G's biases that a BatchNorm follows (conv, shortcut), whose gradient is
+ * zero in exact arithmetic, so Adam turns rounding noise of either run into steps of the
+ * learning rate's size (their second moments stay ~1e-16); the running means that carry
+ * those biases get a looser bound. The σ monitor's singular vectors are compared up to sign.
+ */
+function assertCloseCheckpoints(dirA: string, dirB: string): void {
+  const a = readTrainingCheckpoint(path.join(dirA, 'checkpoint.safetensors'));
+  const b = readTrainingCheckpoint(path.join(dirB, 'checkpoint.safetensors'));
+  assert.deepEqual([...b.tensors.keys()].sort(), [...a.tensors.keys()].sort());
+  const gradientFree = new Set<string>();
+  for (const [k, t] of a.tensors) {
+    const m = /^G_adam\.(.*\.bias)\.exp_avg_sq$/.exec(k);
+    if (m && Math.max(...(t.data as Float32Array)) < 1e-12) gradientFree.add(m[1]);
+  }
+  assert.ok(gradientFree.size > 0 && [...gradientFree].every((p) => /conv\d\.bias$|shortcut\.bias$/.test(p)), [...gradientFree].join(' '));
+  let compared = 0;
+  for (const [k, t] of a.tensors) {
+    const path_ = k.replace(/^(G|G_ema|G_adam)\./, '').replace(/\.(exp_avg|exp_avg_sq|step)$/, '');
+    if (/^(G|G_ema|G_adam)\./.test(k) && gradientFree.has(path_)) continue;
+    const u = b.tensors.get(k)!;
+    const sign = k.startsWith('sv_monitor.') ? Math.abs : (x: number) => x;
+    let max = 0;
+    let diff = 0;
+    for (let i = 0; i < t.data.length; i++) {
+      max = Math.max(max, Math.abs(t.data[i] as number));
+      diff = Math.max(diff, Math.abs(sign(t.data[i] as number) - sign(u.data[i] as number)));
+    }
+    const tolerance = k.endsWith('stored_mean') ? 5e-3 : 1e-4;
+    assert.ok(diff <= tolerance * Math.max(max, 1e-6), `${k}: differs by ${diff} (largest value ${max})`);
+    compared++;
+  }
+  assert.ok(compared > 500, `compared ${compared} tensors`);
+}
+
+test('--cross-replica-bn: 2 ranks with --batch B = one process with --batch 2B, within float summation tolerance', () => {
+  const one = path.join(tmp, 'xr-single');
+  const two = path.join(tmp, 'xr-ranks');
+  const a = biggan(['train', ...RUN, '--batch', '4', '--steps', '3', '--out', one]);
+  assert.equal(a.status, 0, a.stderr);
+  const b = mpiexec(2, ['train', ...RUN, '--cross-replica-bn', '--steps', '3', '--out', two]);
+  assert.equal(b.status, 0, b.stderr);
+  assertCloseCheckpoints(one, two);
+  const ca = readTrainingCheckpoint(path.join(one, 'checkpoint.safetensors')).meta;
+  const cb = readTrainingCheckpoint(path.join(two, 'checkpoint.safetensors')).meta;
+  assert.deepEqual({ ...cb.config, crossReplicaBn: false }, ca.config, 'the stored config is the one process\'s (batch 4)');
+  assert.deepEqual(cb.loader, ca.loader);
+  const la = trainLosses(one);
+  const lb = trainLosses(two);
+  assert.equal(lb.length, 3);
+  la.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs((v as number) - (lb[i][j] as number)) <= 1e-5 * Math.max(1, Math.abs(v as number)), `log step ${i + 1} column ${j}: ${v} vs ${lb[i][j]}`)));
+});
+
+test('--cross-replica-bn in a plain process: accepted, no effect', () => {
+  const plain = path.join(tmp, 'xr-plain');
+  const flagged = path.join(tmp, 'xr-plain-flagged');
+  assert.equal(biggan(['train', ...RUN, '--steps', '2', '--out', plain]).status, 0);
+  assert.equal(biggan(['train', ...RUN, '--cross-replica-bn', '--steps', '2', '--out', flagged]).status, 0);
+  assertSameCheckpointTensors(plain, flagged, 'with --cross-replica-bn in one process');
+});

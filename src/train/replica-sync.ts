@@ -11,6 +11,9 @@
  *   - gradients: summed locally, then one Allreduce SUM over a flat buffer;
  *   - losses: every micro-batch's, gathered in micro-batch order (the log's means then add
  *     up in one process's order).
+ * With cross-replica BatchNorm in G (each rank a slice of every micro-batch, the statistics
+ * summed across ranks inside the graphs) every rank already runs the same chain of SN and
+ * BN updates: only the gradients and losses travel.
  * The apply stage then runs on identical inputs on every rank.
  */
 import type { Param, Tensor } from '../engine/graph.js';
@@ -21,6 +24,7 @@ import { spectralAdvance } from '../nn/spectral-advance.js';
 import { replayRunningAverage } from '../nn/running-average-replay.js';
 import type { Communicator } from '../distributed/communicator.js';
 import { allgather } from '../distributed/allgather.js';
+import { UserError } from '../errors.js';
 
 interface Advance {
   graph: CompiledGraph;
@@ -42,6 +46,12 @@ export class ReplicaSync {
     readonly comm: Communicator,
     private readonly models: Module[],
     private readonly runtime: RuntimeOptions,
+    /**
+     * The model whose BatchNorm statistics are cross-replica (the same batch statistics on
+     * every rank): then every rank runs the same chain of SN and BN updates, and only the
+     * gradients and losses travel.
+     */
+    private readonly crossReplicaModel?: Module,
   ) {
     for (const model of models) {
       for (const [, m] of model.namedModules()) {
@@ -51,6 +61,11 @@ export class ReplicaSync {
           this.momentum.set(bn.stored_var, bn.momentum);
         }
       }
+    }
+    if (crossReplicaModel) {
+      const shared = new Set(crossReplicaModel.namedParams().map(([, p]) => p));
+      const outside = [...this.momentum.keys()].find((p) => !shared.has(p));
+      if (outside) throw new UserError(`--cross-replica-bn sums G's BatchNorm statistics, but D has BatchNorm too (${outside.name}), whose statistics would differ between ranks: leave out --cross-replica-bn`);
     }
   }
 
@@ -63,6 +78,7 @@ export class ReplicaSync {
    * SN vectors advanced to this rank's first micro-batch, BN statistics set to zeros.
    */
   async begin(state: Iterable<Param>, K: number): Promise<ReplicaStep> {
+    if (this.crossReplicaModel) return this.beginCrossReplica();
     const advances = await this.compiledAdvances();
     const written = new Set(state);
     const sn = new Set(advances.flatMap((a) => a.params));
@@ -91,6 +107,17 @@ export class ReplicaSync {
         const gathered = await this.replayStatistics(bn, start, terms, K);
         await this.sumGradients(grads);
         await gathered;
+        return this.gatherLosses(losses);
+      },
+    };
+  }
+
+  /** Every rank runs the same chain of buffer updates (BN statistics over all ranks, SN from the same W and u). */
+  private beginCrossReplica(): ReplicaStep {
+    return {
+      afterMicroBatch: () => {},
+      end: async (grads, losses) => {
+        await this.sumGradients(grads);
         return this.gatherLosses(losses);
       },
     };

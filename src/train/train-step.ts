@@ -64,6 +64,12 @@ export interface GanTrainerOptions {
    * is the one process's over all of them (replica-sync.ts). Needs graphs 'per-step'.
    */
   replicas?: Communicator;
+  /**
+   * With replicas: G's BatchNorm statistics over every replica's batch (cross-replica BN;
+   * the grad stages run as SegmentedGraphs), each rank's batch then being its slice of the
+   * one process's; otherwise each rank's micro-batches are whole ones of the one process's.
+   */
+  crossReplicaBn?: boolean;
 }
 
 export class GanTrainer {
@@ -81,6 +87,7 @@ export class GanTrainer {
   private readonly stages: CompiledStages;
   private readonly feeds: StepFeeds;
   private readonly replicas?: ReplicaSync;
+  private readonly crossReplicas?: number;
 
   constructor(opts: GanTrainerOptions) {
     const { G, D, G_ema } = opts;
@@ -103,11 +110,13 @@ export class GanTrainer {
     this.mode = opts.graphs ?? 'single';
     this.gOptim = new AdamState(G, 'G_adam');
     this.dOptim = new AdamState(D, 'D_adam');
-    this.stages = new CompiledStages(opts.runtime ?? {}, () => graphStructure(this.hyper), (s) => this.networks(s));
+    const comm = opts.replicas && opts.replicas.size > 1 ? opts.replicas : undefined;
+    if (comm && opts.crossReplicaBn) this.crossReplicas = comm.size;
+    this.stages = new CompiledStages(opts.runtime ?? {}, () => graphStructure(this.hyper), (s) => this.networks(s), comm ? (buf) => comm.allreduceSum(buf) : undefined);
     this.feeds = new StepFeeds({ G: this.G, D: this.D, batch: this.batch, gOptim: this.gOptim }, () => this.hyper);
-    if (opts.replicas && opts.replicas.size > 1) {
+    if (comm) {
       if (this.mode === 'single') throw new Error("data-parallel training needs graphs 'per-step'");
-      this.replicas = new ReplicaSync(opts.replicas, [this.G, this.D], opts.runtime ?? {});
+      this.replicas = new ReplicaSync(comm, [this.G, this.D], opts.runtime ?? {}, this.crossReplicas ? this.G : undefined);
     }
     this.accumulations();
   }
@@ -266,6 +275,7 @@ export class GanTrainer {
       loss: s.loss,
       penalty: s.penalty,
       sigmaReg: s.sigmaReg ? sigmaRegWeights(this.G) : undefined,
+      ...(this.crossReplicas ? { crossReplicas: this.crossReplicas } : {}),
     };
   }
 

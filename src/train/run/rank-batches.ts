@@ -1,10 +1,11 @@
 /**
  * One iteration's inputs for this rank: the real images, latents, labels and penalty noise
- * of its micro-batches. The streams are drawn as one process with the config's
- * accumulations draws them (the config holds the whole job's: size × each rank's), and
- * this rank keeps its block of them (distributed/micro-batches.ts); the loader reads this
- * rank's batches and skips the others', so its state stays the one process's. A plain
- * process (rank 0 of 1) keeps everything, which is the single-process run unchanged.
+ * of its micro-batches. The streams are drawn as the one process the job equals draws them
+ * (the config is that process's: replica-config.ts) and this rank keeps its share: with
+ * per-replica BN its block of whole micro-batches (distributed/micro-batches.ts; the loader
+ * reads this rank's batches and skips the others', so its state stays the one process's),
+ * with cross-replica BN its slice of the rows of every micro-batch (the loader reads them
+ * all). A plain process (rank 0 of 1) keeps everything: the single-process run unchanged.
  */
 import type { BatchLoader } from '../../data/batch-loader.js';
 import { rankMicroBatches, type RankMicroBatches } from '../../distributed/micro-batches.js';
@@ -18,6 +19,9 @@ export class RankBatches {
   private readonly xReal: Float32Array;
   private readonly yReal: BigInt64Array;
   private readonly img: number;
+  /** rows of each micro-batch this rank keeps: [at × rows, (at + 1) × rows) */
+  private readonly rows: number;
+  private readonly at: number;
 
   constructor(
     private readonly config: TrainConfig,
@@ -28,12 +32,16 @@ export class RankBatches {
     size: number,
   ) {
     const c = config;
-    this.plan = rankMicroBatches({ size, rank, dSteps: c.dSteps, dAccumulations: c.dAccumulations / size, gAccumulations: c.gAccumulations / size });
+    const slices = c.crossReplicaBn && size > 1;
+    const blocks = slices ? { size: 1, rank: 0 } : { size, rank };
+    this.plan = rankMicroBatches({ ...blocks, dSteps: c.dSteps, dAccumulations: c.dAccumulations / blocks.size, gAccumulations: c.gAccumulations / blocks.size });
+    this.rows = slices ? c.batch / size : c.batch;
+    this.at = slices ? rank : 0;
     const R = models.G.resolution;
     this.img = 3 * R * R;
     const local = this.plan.d.flat().length;
-    this.xReal = new Float32Array(local * c.batch * this.img);
-    this.yReal = new BigInt64Array(local * c.batch);
+    this.xReal = new Float32Array(local * this.rows * this.img);
+    this.yReal = new BigInt64Array(local * this.rows);
   }
 
   private noiseSpec(): NoiseSpec {
@@ -47,8 +55,9 @@ export class RankBatches {
   /** The inputs of iteration `itr` (1-based); reads the loader (every rank's batches, in order). */
   next(itr: number): IterationInputs {
     const c = this.config;
-    const B = c.batch;
+    const B = this.rows;
     const mine = this.plan.d.flat();
+    const rowsOf = <T extends Float32Array | BigInt64Array>(a: T, width: number): T => a.subarray(this.at * B * width, (this.at + 1) * B * width) as T;
     // real micro-batches per iteration: every accumulation of every D step takes the next loader batch (as upstream's loader batch)
     const realBatches = c.dSteps * c.dAccumulations;
     for (let k = 0, at = 0; k < realBatches; k++) {
@@ -57,20 +66,23 @@ export class RankBatches {
         continue;
       }
       const b = this.loader.next();
-      this.xReal.set(b.images, at * B * this.img);
+      this.xReal.set(rowsOf(b.images, this.img), at * B * this.img);
       // unconditional: every image is of the one class 0 (yReal stays zero)
-      if (!c.unconditional) this.yReal.set(b.labels, at * B);
+      if (!c.unconditional) this.yReal.set(rowsOf(b.labels, 1), at * B);
       at++;
     }
     const noise = iterationNoise(this.noiseSpec(), itr);
     const latents = [...mine, ...this.plan.g];
     const penaltyShape = this.trainer.penaltyNoiseShape();
+    // the penalty's noise is per image (shape [rank's batch, ...]): the one process's, sliced
+    const perImage = penaltyShape ? penaltyShape.reduce((a, b) => a * b, 1) / B : 0;
     const penaltyNoise = penaltyShape
-      ? iterationPenaltyNoise(c.seed, itr, realBatches, penaltyShape.reduce((a, b) => a * b, 1)).filter((_, k) => mine.includes(k))
+      ? iterationPenaltyNoise(c.seed, itr, realBatches, perImage * c.batch).filter((_, k) => mine.includes(k)).map((n) => rowsOf(n, perImage))
       : undefined;
+    const zDim = this.models.G.zDim;
     return {
       xReal: this.xReal, yReal: this.yReal,
-      zs: latents.map((k) => noise.zs[k]), yFakes: latents.map((k) => noise.yFakes[k]),
+      zs: latents.map((k) => rowsOf(noise.zs[k], zDim)), yFakes: latents.map((k) => rowsOf(noise.yFakes[k], 1)),
       ...(penaltyNoise ? { penaltyNoise } : {}),
     };
   }

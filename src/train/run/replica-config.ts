@@ -1,21 +1,39 @@
 /**
  * A data-parallel run's settings. The stored config is the one process's that the job
- * equals: --batch per micro-batch and the job's accumulations (ranks × each rank's
- * --d/g-accumulations), so a checkpoint does not depend on how many ranks wrote it and
- * resumes on any number whose count splits the accumulations (the effective batch, a
- * 'fixed' setting, never changes on resume).
+ * equals, so a checkpoint does not depend on how many ranks wrote it and resumes on any
+ * number of ranks that splits it (the effective batch, a 'fixed' setting, never changes on
+ * resume): with per-replica BN (the default) --batch per micro-batch and the job's
+ * accumulations (ranks × each rank's --d/g-accumulations), each rank taking whole
+ * micro-batches; with --cross-replica-bn the job's batch (ranks × --batch) and the
+ * accumulations as given, each rank taking a slice of every micro-batch.
  */
 import { UserError } from '../../errors.js';
 import { perRankBatch } from '../../distributed/batch-split.js';
 import type { GanHyper } from '../gan-hyper.js';
-import { hyperOf, type TrainConfig, type TrainFlags } from './config.js';
+import { hyperOf, resolveConfig, type TrainConfig, type TrainFlags } from './config.js';
 
-/** The flags with --d/g-accumulations turned into the job's (fresh run: default 1 per rank). */
-export function jobFlags(flags: TrainFlags, size: number, resuming: boolean): TrainFlags {
+/**
+ * The flags with the per-rank --batch or --d/g-accumulations turned into the job's (the
+ * one process's): per-replica BN scales the accumulations by the ranks (fresh run: 1 per
+ * rank by default), cross-replica BN the batch. `stored`: the config resumed from.
+ */
+export function jobFlags(flags: TrainFlags, size: number, stored: TrainConfig | null): TrainFlags {
   if (size === 1) return flags;
   if (flags.graphs === 'single') throw new UserError(`--graphs single cannot train on ${size} ranks: data-parallel training runs the per-step graphs`);
-  const job = (k: number | undefined): number | undefined => (k === undefined ? (resuming ? undefined : size) : k * size);
-  return { ...flags, dAccumulations: job(flags.dAccumulations), gAccumulations: job(flags.gAccumulations) };
+  const scale = (k: number | undefined, fresh: number | undefined): number | undefined => (k === undefined ? (stored ? undefined : fresh) : k * size);
+  if (flags.crossReplicaBn ?? stored?.crossReplicaBn ?? false) {
+    // a fresh run without --batch: the default per rank, scaled once it is known (freshJobConfig)
+    return { ...flags, batch: scale(flags.batch, undefined) };
+  }
+  return { ...flags, dAccumulations: scale(flags.dAccumulations, size), gAccumulations: scale(flags.gAccumulations, size) };
+}
+
+/** A fresh run's config on `size` ranks (flags from jobFlags). */
+export function freshJobConfig(flags: TrainFlags, size: number): TrainConfig {
+  const c = resolveConfig(flags);
+  if (size === 1 || !c.crossReplicaBn || flags.batch !== undefined) return c;
+  // --batch's default is per rank, and --standing-batch's follows the job's batch
+  return resolveConfig({ ...flags, batch: c.batch * size });
 }
 
 /** Checks a config (fresh or stored) can run on `size` ranks; a one-line UserError otherwise. */
@@ -25,12 +43,18 @@ export function checkJobConfig(c: TrainConfig, size: number): void {
   // both act on rank 0's measurements between iterations, which the other ranks do not make
   if (c.sigmaClamp) throw new UserError(`--sigma-clamp / --sigma-clamp-ratio are not supported on ${size} ranks yet`);
   if (c.sigmaReg && 'ratio' in c.sigmaReg) throw new UserError(`--sigma-reg-ratio is not supported on ${size} ranks yet (--sigma-reg is)`);
+  if (c.crossReplicaBn) {
+    perRankBatch(c.batch, size, "the run's batch (ranks × --batch, with --cross-replica-bn)");
+    return;
+  }
   perRankBatch(c.dAccumulations, size, "the run's D accumulations (ranks × --d-accumulations)");
   perRankBatch(c.gAccumulations, size, "the run's G accumulations (ranks × --g-accumulations)");
 }
 
-/** The trainer's hyper-parameters on one of `size` ranks: its own share of the accumulations. */
-export function rankHyper(c: TrainConfig, size: number): GanHyper {
-  const h = hyperOf(c);
-  return size === 1 ? h : { ...h, numDAccumulations: c.dAccumulations / size, numGAccumulations: c.gAccumulations / size };
+/** How one of `size` ranks trains its share: its batch and hyper-parameters (its accumulations). */
+export function rankShare(c: TrainConfig, size: number): { batch: number; hyper: GanHyper; crossReplicaBn: boolean } {
+  const hyper = hyperOf(c);
+  if (size === 1) return { batch: c.batch, hyper, crossReplicaBn: false };
+  if (c.crossReplicaBn) return { batch: c.batch / size, hyper, crossReplicaBn: true };
+  return { batch: c.batch, hyper: { ...hyper, numDAccumulations: c.dAccumulations / size, numGAccumulations: c.gAccumulations / size }, crossReplicaBn: false };
 }

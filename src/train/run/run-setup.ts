@@ -18,7 +18,7 @@ import { sigmaRegWeights } from '../sigma-regularization.js';
 import { section } from '../../models/checkpoint.js';
 import { buildForFile } from '../../models/load-state.js';
 import type { PeriodicEvaluator } from '../../eval/periodic-eval.js';
-import { mergeForResume, parseStoredConfig, resolveConfig, type TrainConfig } from './config.js';
+import { mergeForResume, parseStoredConfig, type TrainConfig } from './config.js';
 import { buildRunModels, type RunModels } from './build-models.js';
 import { CollapseWatch } from './collapse-watch.js';
 import { createEvaluator } from './ema-outputs.js';
@@ -28,7 +28,7 @@ import { RunLog } from './run-log.js';
 import type { TrainRunOptions } from './run-options.js';
 import type { CheckpointRef } from './run-reports.js';
 import { SigmaClamper, clampName } from './sigma-clamp.js';
-import { checkJobConfig, jobFlags, rankHyper } from './replica-config.js';
+import { checkJobConfig, freshJobConfig, jobFlags, rankShare } from './replica-config.js';
 import { readTrainingCheckpoint, restoreTrainingState, type TrainingCheckpoint } from './train-checkpoint.js';
 
 /** onnxruntime intra-op threads of the embedded demo unless --threads says otherwise. */
@@ -86,19 +86,19 @@ export async function openRun(opts: TrainRunOptions): Promise<RunParts> {
 async function openLocked(opts: TrainRunOptions, dir: RunDir, resuming: boolean, note: (line: string) => void): Promise<Omit<RunParts, 'evaluator'>> {
   dir.removeStaleTemporaries();
   const size = opts.comm?.size ?? 1;
-  opts = { ...opts, flags: jobFlags(withDataSpec(opts.flags, resuming, note), size, resuming) };
+  opts = { ...opts, flags: withDataSpec(opts.flags, resuming, note) };
 
   let config: TrainConfig;
   let saved: TrainingCheckpoint | null = null;
   if (resuming) {
     saved = readTrainingCheckpoint(dir.checkpoint);
     const stored = parseStoredConfig(saved.meta.config, dir.checkpoint);
-    const merged = mergeForResume(stored, opts.flags);
+    const merged = mergeForResume(stored, jobFlags(opts.flags, size, stored));
     config = merged.config;
     if (merged.changed.length) note(`resuming with changed ${merged.changed.join(', ')}: the continuation will differ from an uninterrupted run`);
     if (config.steps <= saved.meta.step) note(`the checkpoint is at step ${saved.meta.step}, already at --steps ${config.steps}`);
   } else {
-    config = resolveConfig(opts.flags);
+    config = freshJobConfig(jobFlags(opts.flags, size, null), size);
   }
   checkJobConfig(config, size);
 
@@ -127,9 +127,10 @@ export function buildTrainer(config: TrainConfig, models: RunModels, opts: Train
   // training). BIGGAN_MEM_ARENA=1 brings the arena back.
   const runtime: RuntimeOptions = { memArena: process.env.BIGGAN_MEM_ARENA === '1', ...opts.runtime };
   const size = opts.comm?.size ?? 1;
+  const share = rankShare(config, size);
   return new GanTrainer({
-    G: models.G, D: models.D, G_ema: models.G_ema, hyper: rankHyper(config, size), batch: config.batch, graphs: config.graphs, runtime,
-    ...(size > 1 ? { replicas: opts.comm } : {}),
+    G: models.G, D: models.D, G_ema: models.G_ema, hyper: share.hyper, batch: share.batch, graphs: config.graphs, runtime,
+    ...(size > 1 ? { replicas: opts.comm, crossReplicaBn: share.crossReplicaBn } : {}),
   });
 }
 
