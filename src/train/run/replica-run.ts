@@ -58,7 +58,7 @@ export async function shareRun(comm: Communicator, run: SharedRun | null): Promi
   const header: RunHeader = run
     ? { ok: true, config: run.config, loader: run.loader.state(), step: run.step, itr: run.trainer.itr, gStep: run.trainer.gOptim.step, dStep: run.trainer.dOptim.step }
     : { ok: false };
-  await broadcastFromRoot(comm, new TextEncoder().encode(JSON.stringify(header)));
+  await broadcastFromRoot(comm, new TextEncoder().encode(JSON.stringify(header)), { timeoutS: 0 });
   if (!run) return;
   const params = stateParams(run.models, run.trainer);
   const flat = new Float32Array(params.reduce((n, p) => n + p.data.length, 0));
@@ -89,7 +89,8 @@ export class ReplicaRun {
   static async open(opts: TrainRunOptions): Promise<ReplicaRun> {
     const comm = opts.comm!;
     await agreeOnSettings(comm, opts);
-    const header = JSON.parse(new TextDecoder().decode(await broadcastFromRoot(comm))) as RunHeader;
+    // no time limit: rank 0 may be preparing the data (minutes for a large folder, the first time)
+    const header = JSON.parse(new TextDecoder().decode(await broadcastFromRoot(comm, undefined, { timeoutS: 0 }))) as RunHeader;
     if (!header.ok) throw new UserError(`rank ${comm.rank}: stopped, rank 0 could not open the run (its error says why)`);
     const { config } = header;
     opts = withRunThreads(opts, config);
