@@ -70,6 +70,16 @@ export async function shareRun(comm: Communicator, run: SharedRun | null): Promi
   await broadcastFromRoot(comm, new Uint8Array(flat.buffer));
 }
 
+/**
+ * Ends the whole job after an error on this rank once the ranks have started working
+ * together: the others would otherwise wait for it in a collective (MPI's launcher does not
+ * stop them when a rank merely exits non-zero).
+ */
+export function abortJob(comm: Communicator, err: unknown): never {
+  const text = err instanceof UserError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  comm.abort(`biggan: error: rank ${comm.rank} of ${comm.size}: ${text}`, 1);
+}
+
 /** Rank 0, after each iteration: whether the run ends here (every rank learns it). */
 export async function iterationEnds(comm: Communicator, ends: boolean): Promise<boolean> {
   const flag = Uint8Array.of(ends ? 1 : 0);
@@ -92,8 +102,16 @@ export class ReplicaRun {
     // no time limit: rank 0 may be preparing the data (minutes for a large folder, the first time)
     const header = JSON.parse(new TextDecoder().decode(await broadcastFromRoot(comm, undefined, { timeoutS: 0 }))) as RunHeader;
     if (!header.ok) throw new UserError(`rank ${comm.rank}: stopped, rank 0 could not open the run (its error says why)`);
+    try {
+      return await ReplicaRun.build(comm, header, withRunThreads(opts, header.config));
+    } catch (err) {
+      // rank 0 is waiting for this rank in the state broadcast
+      abortJob(comm, err);
+    }
+  }
+
+  private static async build(comm: Communicator, header: Extract<RunHeader, { ok: true }>, opts: TrainRunOptions): Promise<ReplicaRun> {
     const { config } = header;
-    opts = withRunThreads(opts, config);
     const dataset = await openRunDataset(config, { ...opts, phase: undefined }, () => {});
     try {
       const loader = new BatchLoader(dataset, { batchSize: config.batch, seed: config.seed, flip: config.flip }, header.loader);
@@ -130,6 +148,8 @@ export class ReplicaRun {
         step = r.itr;
         if (await iterationEnds(this.comm, false)) break;
       }
+    } catch (err) {
+      abortJob(this.comm, err);
     } finally {
       await trainer.release();
       this.dataset.close();

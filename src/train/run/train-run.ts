@@ -39,7 +39,7 @@ import { accumulate, emptyWindow, nonFinite, trainRecord, type LoggedValues } fr
 import type { TrainRunOptions } from './run-options.js';
 import type { TrainResult } from './run-reports.js';
 import { RankBatches } from './rank-batches.js';
-import { agreeOnSettings, iterationEnds, shareRun } from './replica-run.js';
+import { abortJob, agreeOnSettings, iterationEnds, shareRun } from './replica-run.js';
 
 export type { TrainRunOptions, TrainEvalOptions } from './run-options.js';
 export type { CheckpointRef, EvalInfo, PhaseInfo, ProgressInfo, TrainResult } from './run-reports.js';
@@ -164,6 +164,10 @@ export class TrainRun {
       await this.outputs.writeSheet(this.step, sheet, true);
       this.log.write({ type: 'end', step: this.step, elapsed_s: this.elapsed });
       return { status: 'completed', step: this.step, checkpoint: this.dir.checkpoint, sheet };
+    } catch (err) {
+      // the other ranks of a data-parallel job wait for this one in a collective: end the job
+      if (this.opts.comm && this.opts.comm.size > 1) abortJob(this.opts.comm, err);
+      throw err;
     } finally {
       await this.release();
     }
