@@ -199,3 +199,27 @@ test('--cross-replica-bn in a plain process: accepted, no effect', () => {
   assert.equal(biggan(['train', ...RUN, '--cross-replica-bn', '--steps', '2', '--out', flagged]).status, 0);
   assertSameCheckpointTensors(plain, flagged, 'with --cross-replica-bn in one process');
 });
+
+test('Ctrl-C to mpiexec: rank 0 writes a checkpoint, every rank stops, the run resumes', async () => {
+  const dir = path.join(tmp, 'interrupted');
+  const job = spawn('mpiexec', ['-n', '2', process.execPath, CLI, 'train', ...NET, '--steps', '3000', '--checkpoint-every', '1000', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  job.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => job.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 120_000;
+  // training has started once the log holds a 'train' record
+  while (!fs.existsSync(path.join(dir, 'log.jsonl')) || !fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').includes('"train"')) {
+    assert.ok(Date.now() < deadline, `no training within 120 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  job.kill('SIGINT');
+  const timer = setTimeout(() => job.kill('SIGKILL'), 60_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /stopped at step \d+ with a checkpoint/);
+  const step = readTrainingCheckpoint(path.join(dir, 'checkpoint.safetensors')).meta.step;
+  assert.ok(step >= 1 && step < 3000);
+  const r = mpiexec(2, ['train', '--out', dir, '--resume', '--steps', String(step + 1)]);
+  assert.equal(r.status, 0, r.stderr);
+});
