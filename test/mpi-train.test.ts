@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { biggan, CLI, type CliResult } from './cli-helpers.js';
+import { REPO_ROOT } from './fixture-paths.js';
+import { detectLaunch } from '../src/distributed/launch.js';
 import { assertSameCheckpointTensors } from './checkpoint-compare.js';
 import { readTrainingCheckpoint } from '../src/train/run/train-checkpoint.js';
 import { readRunLog } from '../src/train/run/run-log.js';
@@ -222,4 +224,23 @@ test('Ctrl-C to mpiexec: rank 0 writes a checkpoint, every rank stops, the run r
   assert.ok(step >= 1 && step < 3000);
   const r = mpiexec(2, ['train', '--out', dir, '--resume', '--steps', String(step + 1)]);
   assert.equal(r.status, 0, r.stderr);
+});
+
+test('through npx: Hydra\'s inherited PMI socket does not survive it (one line per rank); -pmi-port works', () => {
+  const npx = (pmiPort: boolean, out: string): CliResult => {
+    const args = [...(pmiPort ? ['-pmi-port'] : []), '-n', '2', 'npx', '--no', '--prefix', REPO_ROOT, 'biggan', 'train', ...NET, '--steps', '1', '--out', out];
+    const r = spawnSync('mpiexec', args, { encoding: 'utf8', timeout: 180_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr } as CliResult;
+  };
+  const broken = npx(false, path.join(tmp, 'npx-fd'));
+  assert.notEqual(broken.status, 0);
+  const lines = broken.stderr.split('\n').filter((l) => l.startsWith('biggan: error: '));
+  assert.equal(lines.length, 2, broken.stderr);
+  for (const l of lines) assert.match(l, /^biggan: error: PMI_FD=\d+, the connection to mpiexec, is not open in this process: .*mpiexec -pmi-port -n N npx biggan/);
+  assert.equal(fs.existsSync(path.join(tmp, 'npx-fd')), false);
+  const ok = npx(true, path.join(tmp, 'npx-port'));
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stderr, /img\/s on 2 ranks/, 'the two processes trained as one job');
+  assert.deepEqual(detectLaunch({ PMI_PORT: 'host:4000', PMI_ID: '1' }), { launcher: 'pmi', rank: 1, size: null });
+  assert.equal(readTrainingCheckpoint(path.join(tmp, 'npx-port', 'checkpoint.safetensors')).meta.step, 1);
 });

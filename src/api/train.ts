@@ -60,11 +60,12 @@ export async function openTrainingRun(options: TrainOptions, internal: { faultNa
 
 /**
  * A rank other than 0 of a data-parallel job (`mpiexec -n N biggan train`): trains in
- * lockstep with rank 0 (which opens the run with openTrainingRun and `comm`), writes nothing.
+ * lockstep with rank 0 (which opens the run with openTrainingRun and `comm`), writes nothing;
+ * resolves with whether rank 0 stopped it early (interrupted).
  */
-export async function followTrainingRun(options: TrainOptions, comm: Communicator): Promise<void> {
+export async function followTrainingRun(options: TrainOptions, comm: Communicator): Promise<{ interrupted: boolean }> {
   const run = await ReplicaRun.open(runOptions({ ...options, onNote: undefined, onProgress: undefined, onPhase: undefined }, { comm }));
-  await run.train();
+  return run.train();
 }
 
 function runOptions(options: TrainOptions, internal: { faultNanAtStep?: number; comm?: Communicator }): TrainRunOptions {

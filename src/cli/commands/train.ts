@@ -63,7 +63,8 @@ async function followRank(o: TrainOptions, comm: Communicator): Promise<void> {
   process.on('SIGINT', ignore);
   process.on('SIGTERM', ignore);
   try {
-    await followTrainingRun(o, comm);
+    // the job's exit status is the ranks': stopped by Ctrl-C, every rank says 130 as rank 0 does
+    if ((await followTrainingRun(o, comm)).interrupted) process.exitCode = 130;
   } finally {
     process.off('SIGINT', ignore);
     process.off('SIGTERM', ignore);

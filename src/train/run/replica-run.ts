@@ -80,12 +80,16 @@ export function abortJob(comm: Communicator, err: unknown): never {
   comm.abort(`biggan: error: rank ${comm.rank} of ${comm.size}: ${text}`, 1);
 }
 
-/** Rank 0, after each iteration: whether the run ends here (every rank learns it). */
-export async function iterationEnds(comm: Communicator, ends: boolean): Promise<boolean> {
-  const flag = Uint8Array.of(ends ? 1 : 0);
+/** What rank 0 says after each iteration. */
+export type IterationOutcome = 'continue' | 'ended' | 'interrupted';
+const OUTCOMES: readonly IterationOutcome[] = ['continue', 'ended', 'interrupted'];
+
+/** Rank 0, after each iteration: whether the run goes on (every rank learns it; the others pass 'continue'). */
+export async function iterationOutcome(comm: Communicator, outcome: IterationOutcome): Promise<IterationOutcome> {
+  const code = Uint8Array.of(OUTCOMES.indexOf(outcome));
   // no time limit: rank 0 may be writing a checkpoint or evaluating
-  await comm.broadcast(flag, 0, { timeoutS: 0 });
-  return flag[0] === 1;
+  await comm.broadcast(code, 0, { timeoutS: 0 });
+  return OUTCOMES[code[0]];
 }
 
 /** A rank other than 0: trains in lockstep with rank 0, writes nothing. */
@@ -136,8 +140,8 @@ export class ReplicaRun {
     }
   }
 
-  /** Iterations until rank 0 says the run ends. */
-  async train(): Promise<void> {
+  /** Iterations until rank 0 says the run ends; whether it was interrupted (Ctrl-C: rank 0 wrote a checkpoint). */
+  async train(): Promise<{ interrupted: boolean }> {
     const { config, loader, models, trainer } = this.run;
     const batches = new RankBatches(config, models, loader, trainer, this.comm.rank, this.comm.size);
     let step = this.run.step;
@@ -146,8 +150,10 @@ export class ReplicaRun {
       while (step < config.steps) {
         const r = await trainer.iteration(batches.next(step + 1));
         step = r.itr;
-        if (await iterationEnds(this.comm, false)) break;
+        const outcome = await iterationOutcome(this.comm, 'continue');
+        if (outcome !== 'continue') return { interrupted: outcome === 'interrupted' };
       }
+      return { interrupted: false };
     } catch (err) {
       abortJob(this.comm, err);
     } finally {

@@ -39,7 +39,7 @@ import { accumulate, emptyWindow, nonFinite, trainRecord, type LoggedValues } fr
 import type { TrainRunOptions } from './run-options.js';
 import type { TrainResult } from './run-reports.js';
 import { RankBatches } from './rank-batches.js';
-import { abortJob, agreeOnSettings, iterationEnds, shareRun } from './replica-run.js';
+import { abortJob, agreeOnSettings, iterationOutcome, shareRun } from './replica-run.js';
 
 export type { TrainRunOptions, TrainEvalOptions } from './run-options.js';
 export type { CheckpointRef, EvalInfo, PhaseInfo, ProgressInfo, TrainResult } from './run-reports.js';
@@ -157,7 +157,9 @@ export class TrainRun {
         const r = await this.trainer.iteration(inputs);
         const ended = await this.afterIteration(r, t);
         // the other ranks of a data-parallel job go on or stop with rank 0
-        if (this.opts.comm && this.opts.comm.size > 1) await iterationEnds(this.opts.comm, ended !== null || this.step >= c.steps);
+        if (this.opts.comm && this.opts.comm.size > 1) {
+          await iterationOutcome(this.opts.comm, ended?.status === 'interrupted' ? 'interrupted' : ended !== null || this.step >= c.steps ? 'ended' : 'continue');
+        }
         if (ended) return ended;
       }
       const sheet = this.dir.sampleSheet('final');
