@@ -13,7 +13,9 @@ import type { TrainFlags } from '../train/run/config.js';
 import { RUN_FLAGS, TRAIN_FLAGS, flagsFromOptions, type RunFlagValues, type TrainFlagValues } from '../train/run/train-flags.js';
 import type { LatentDistribution } from '../train/run/latents.js';
 import type { OrthoVariant } from '../train/orthogonal-regularization.js';
-import { TrainRun, type EvalInfo, type PhaseInfo, type ProgressInfo, type TrainEvalOptions, type TrainResult } from '../train/run/train-run.js';
+import type { Communicator } from '../distributed/communicator.js';
+import { ReplicaRun } from '../train/run/replica-run.js';
+import { TrainRun, type EvalInfo, type PhaseInfo, type ProgressInfo, type TrainEvalOptions, type TrainResult, type TrainRunOptions } from '../train/run/train-run.js';
 
 export type { EvalInfo, PhaseInfo, ProgressInfo, TrainResult, LatentDistribution, OrthoVariant };
 
@@ -52,12 +54,26 @@ function evalOptionsFrom(o: TrainOptions): TrainEvalOptions | undefined {
 }
 
 /** Opens (or resumes) a run, ready to train; the CLI uses this to attach signal handlers before training. */
-export async function openTrainingRun(options: TrainOptions, testing: { faultNanAtStep?: number } = {}): Promise<TrainRun> {
+export async function openTrainingRun(options: TrainOptions, internal: { faultNanAtStep?: number; comm?: Communicator } = {}): Promise<TrainRun> {
+  return TrainRun.open(runOptions(options, internal));
+}
+
+/**
+ * A rank other than 0 of a data-parallel job (`mpiexec -n N biggan train`): trains in
+ * lockstep with rank 0 (which opens the run with openTrainingRun and `comm`), writes nothing;
+ * resolves with whether rank 0 stopped it early (interrupted).
+ */
+export async function followTrainingRun(options: TrainOptions, comm: Communicator): Promise<{ interrupted: boolean }> {
+  const run = await ReplicaRun.open(runOptions({ ...options, onNote: undefined, onProgress: undefined, onPhase: undefined }, { comm }));
+  return run.train();
+}
+
+function runOptions(options: TrainOptions, internal: { faultNanAtStep?: number; comm?: Communicator }): TrainRunOptions {
   if (!options || typeof options !== 'object') throw new UserError('train: options must be an object');
   const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.has(k) && (options as unknown as Record<string, unknown>)[k] !== undefined);
   if (unknown.length) throw new UserError(`train: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
   if (typeof options.out !== 'string' || options.out.length === 0) throw new UserError('train: out (the run directory) is required');
-  return TrainRun.open({
+  return {
     flags: flagsFrom(options),
     outDir: options.out,
     resume: !!options.resume,
@@ -65,11 +81,12 @@ export async function openTrainingRun(options: TrainOptions, testing: { faultNan
     cache: options.cache,
     runtime: { threads: options.threads },
     note: options.onNote ?? (() => {}),
-    faultNanAtStep: testing.faultNanAtStep,
+    faultNanAtStep: internal.faultNanAtStep,
     progress: options.onProgress,
     phase: options.onPhase,
     eval: evalOptionsFrom(options),
-  });
+    ...(internal.comm ? { comm: internal.comm } : {}),
+  };
 }
 
 /** Trains (or resumes) a run to `steps` iterations; resolves with how it ended. */

@@ -3,7 +3,9 @@
  * launcher sets (before any library is loaded, so a plain `biggan train` never needs MPI):
  * MPICH's Hydra and Slurm's PMI/PMI2 set PMI_RANK / PMI_SIZE, Open MPI's mpirun
  * OMPI_COMM_WORLD_RANK / _SIZE, and `srun` SLURM_PROCID / SLURM_STEP_NUM_TASKS inside a
- * job step.
+ * job step. Hydra's `-pmi-port` mode (a TCP address in PMI_PORT instead of an inherited
+ * socket, which survives wrappers such as npx) sets only PMI_ID: the size is the library's
+ * to tell once it is loaded.
  */
 import { UserError } from '../errors.js';
 
@@ -12,11 +14,13 @@ export type Launcher = 'pmi' | 'open-mpi' | 'slurm';
 export interface Launch {
   launcher: Launcher;
   rank: number;
-  size: number;
+  /** null: not in the environment (Hydra's -pmi-port), known after MPI_Init */
+  size: number | null;
 }
 
-const SOURCES: { launcher: Launcher; rank: string; size: string; when?: string }[] = [
+const SOURCES: { launcher: Launcher; rank: string; size: string | null; when?: string }[] = [
   { launcher: 'pmi', rank: 'PMI_RANK', size: 'PMI_SIZE' },
+  { launcher: 'pmi', rank: 'PMI_ID', size: null, when: 'PMI_PORT' },
   { launcher: 'open-mpi', rank: 'OMPI_COMM_WORLD_RANK', size: 'OMPI_COMM_WORLD_SIZE' },
   // sbatch's own script also sees SLURM_PROCID; only a job step (srun) has SLURM_STEP_ID
   { launcher: 'slurm', rank: 'SLURM_PROCID', size: 'SLURM_STEP_NUM_TASKS', when: 'SLURM_STEP_ID' },
@@ -27,6 +31,10 @@ export function detectLaunch(env: NodeJS.ProcessEnv = process.env): Launch | nul
   for (const s of SOURCES) {
     if (s.when !== undefined && env[s.when] === undefined) continue;
     const rank = env[s.rank];
+    if (s.size === null) {
+      if (rank === undefined) continue;
+      return { launcher: s.launcher, rank: count(s.rank, rank, 0), size: null };
+    }
     const size = env[s.size];
     if (rank === undefined && size === undefined) continue;
     const r = count(s.rank, rank, 0);

@@ -26,6 +26,7 @@ export class RankFailure extends UserError {
 }
 
 export const DEFAULT_TIMEOUT_S = 600;
+const ABORT_FLUSH_MS = 300;
 /** elements per MPI call: MPI counts are C ints; 2^28 keeps a float64 chunk at 2 GiB */
 const MAX_COUNT = 2 ** 28;
 
@@ -57,8 +58,8 @@ export class MpiCommunicator implements Communicator {
     this.check(mpi.Comm_size(MPI_COMM_WORLD, size), 'MPI_Comm_size');
     this.rank = rank[0];
     this.size = size[0];
-    if (this.size !== launch.size || this.rank !== launch.rank) {
-      throw new UserError(`the launcher started rank ${launch.rank} of ${launch.size} but ${mpi.description} sees rank ${this.rank} of ${this.size}: the library does not belong to this mpiexec (use the mpiexec of the same MPI, or set BIGGAN_LIBMPI)`);
+    if ((launch.size !== null && this.size !== launch.size) || this.rank !== launch.rank) {
+      throw new UserError(`the launcher started rank ${launch.rank} of ${launch.size ?? '?'} but ${mpi.description} sees rank ${this.rank} of ${this.size}: the library does not belong to this mpiexec (use the mpiexec of the same MPI, or set BIGGAN_LIBMPI)`);
     }
     this.description = `rank ${this.rank} of ${this.size}, ${mpi.description}`;
   }
@@ -70,6 +71,7 @@ export class MpiCommunicator implements Communicator {
     if (launch.launcher === 'open-mpi') {
       throw new UserError(`started by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE=${launch.size}), but ${mpi.description} is MPICH: launch with MPICH's mpiexec (Debian/Ubuntu: apt-get install mpich)`);
     }
+    checkPmiConnection(env);
     const flag = [0];
     mpi.Initialized(flag);
     if (flag[0] === 0) {
@@ -101,6 +103,9 @@ export class MpiCommunicator implements Communicator {
 
   abort(message: string, exitCode = 1): never {
     fs.writeSync(2, `${message}\n`);
+    // Hydra forwards a rank's stderr through its proxy, and the abort's kill can overtake the
+    // line (measured: 1 of 3 aborts lost it): a moment for it to pass first
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ABORT_FLUSH_MS);
     this.mpi.Abort(MPI_COMM_WORLD, exitCode);
     // MPI_Abort does not return; should a library return anyway, nothing may go on
     process.exit(exitCode);
@@ -151,5 +156,26 @@ export class MpiCommunicator implements Communicator {
     const len = [0];
     if (this.mpi.Error_string(code, text, len) !== MPI_SUCCESS) return `MPI error ${code}`;
     return text.subarray(0, len[0]).toString('utf8').replace(/\s+/g, ' ').trim();
+  }
+}
+
+/**
+ * Hydra's default hands each rank its connection to the launcher as an inherited socket
+ * (PMI_FD). A wrapper between mpiexec and biggan that does not pass extra descriptors on
+ * (npx: npm starts the bin in a process of its own) leaves the variable naming a closed or
+ * unrelated descriptor, and MPI_Init fails with pages of PMI errors: one line instead.
+ * PMI_PORT (`mpiexec -pmi-port`) is a TCP address in the environment, which survives any wrapper.
+ */
+function checkPmiConnection(env: NodeJS.ProcessEnv): void {
+  const raw = env.PMI_FD;
+  if (raw === undefined || env.PMI_PORT !== undefined || !/^\d+$/.test(raw)) return;
+  let socket = false;
+  try {
+    socket = fs.fstatSync(Number(raw)).isSocket();
+  } catch {
+    // not open in this process
+  }
+  if (!socket) {
+    throw new UserError(`PMI_FD=${raw}, the connection to mpiexec, is not open in this process: a wrapper between mpiexec and biggan closed it (npx does); launch with \`mpiexec -pmi-port -n N npx biggan ...\`, or start the biggan script itself under mpiexec`);
   }
 }

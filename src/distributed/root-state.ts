@@ -4,17 +4,17 @@
  * different settings fail on every rank with one line naming the ranks that differ.
  */
 import { UserError } from '../errors.js';
-import type { Communicator } from './communicator.js';
+import type { CollectiveOptions, Communicator } from './communicator.js';
 
 /** Rank 0's bytes on every rank (rank 0 passes them; the others pass nothing and learn the length). */
-export async function broadcastFromRoot(comm: Communicator, bytes?: Uint8Array): Promise<Uint8Array> {
+export async function broadcastFromRoot(comm: Communicator, bytes?: Uint8Array, options?: CollectiveOptions): Promise<Uint8Array> {
   if (comm.rank === 0 && !bytes) throw new Error('broadcastFromRoot: rank 0 must pass the bytes');
   const header = new Uint8Array(8);
   if (comm.rank === 0) new DataView(header.buffer).setFloat64(0, bytes!.length, true);
-  await comm.broadcast(header);
+  await comm.broadcast(header, 0, options);
   const length = new DataView(header.buffer).getFloat64(0, true);
   const out = comm.rank === 0 ? bytes! : new Uint8Array(length);
-  await comm.broadcast(out);
+  await comm.broadcast(out, 0, options);
   return out;
 }
 

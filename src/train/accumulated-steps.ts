@@ -15,6 +15,7 @@ import { CompiledStages, runStage, scalar } from './compiled-stages.js';
 import { StepFeeds } from './step-feeds.js';
 import { dStepInput } from './step-parts.js';
 import type { DStepInputs, DStepOutcome, DStepResult, GStepInputs, GStepOutcome, GStepResult } from './step-types.js';
+import type { ReplicaSync } from './replica-sync.js';
 
 /** The trainer's parts an accumulated step uses (the optimizer states' step counts advance). */
 export interface AccumulationContext {
@@ -25,6 +26,8 @@ export interface AccumulationContext {
   D: DiscriminatorModel;
   gOptim: AdamState;
   dOptim: AdamState;
+  /** data-parallel ranks: this rank's micro-batches are its block of the step's size × K (replica-sync.ts) */
+  replicas?: ReplicaSync;
 }
 
 /**
@@ -33,21 +36,29 @@ export interface AccumulationContext {
  */
 export async function accumulatedDStep(ctx: AccumulationContext, micro: DStepInputs[], trace: boolean): Promise<DStepOutcome> {
   checkHyper(ctx.hyper);
-  const K = micro.length;
   const [grad, apply] = await Promise.all([ctx.stages.dGrad(trace), ctx.stages.dApply()]);
+  const K = micro.length * (ctx.replicas?.size ?? 1);
+  const replica = await ctx.replicas?.begin(grad.layout.state.keys(), micro.length);
   const sum = new Map<Param, Float32Array>();
   const mean = { real: 0, fake: 0, r1: 0, penalty: 0 };
+  let losses: number[][] = [];
   const traced: Record<'gZ' | 'dFake' | 'dReal', Float32Array[]> = { gZ: [], dFake: [], dReal: [] };
   for (const [j, d] of micro.entries()) {
     const r = await runStage(grad, { ...ctx.feeds.dStep(0, d, `D micro-batch ${j}`), [ACC_DIVISOR]: Float32Array.of(K) });
+    replica?.afterMicroBatch();
     addGradients(sum, grad.layout.grads, r);
-    // logged losses: the mean over micro-batches of the unscaled losses, i.e. the loss of the effective batch
-    mean.real += scalar(r, grad.layout.lossReal) / K;
-    mean.fake += scalar(r, grad.layout.lossFake) / K;
-    if (grad.layout.r1) mean.r1 += scalar(r, grad.layout.r1) / K;
-    if (grad.layout.penalty) mean.penalty += scalar(r, grad.layout.penalty) / K;
+    const opt = (name: string | undefined): number => (name ? scalar(r, name) : 0);
+    losses.push([scalar(r, grad.layout.lossReal), scalar(r, grad.layout.lossFake), opt(grad.layout.r1), opt(grad.layout.penalty)]);
     const t = grad.layout.trace;
     if (t) for (const key of ['gZ', 'dFake', 'dReal'] as const) traced[key].push(r[t[key]] as Float32Array);
+  }
+  if (replica) losses = await replica.end(sum, losses);
+  // logged losses: the mean over micro-batches of the unscaled losses, i.e. the loss of the effective batch
+  for (const [real, fake, r1, penalty] of losses) {
+    mean.real += real / K;
+    mean.fake += fake / K;
+    if (grad.layout.r1) mean.r1 += r1 / K;
+    if (grad.layout.penalty) mean.penalty += penalty / K;
   }
   const feeds: Record<string, Feed> = { ...adamScalarFeeds(dStepInput(0, 'adam'), ctx.feeds.dAdamHyper(), ctx.dOptim.step + 1) };
   for (const [p, name] of apply.layout.grads) feeds[name] = sum.get(p)!;
@@ -78,19 +89,26 @@ export async function accumulatedDStep(ctx: AccumulationContext, micro: DStepInp
  */
 export async function accumulatedGStep(ctx: AccumulationContext, micro: GStepInputs[], itr: number, trace: boolean): Promise<GStepOutcome> {
   checkHyper(ctx.hyper);
-  const K = micro.length;
   const [grad, apply] = await Promise.all([ctx.stages.gGrad(trace), ctx.stages.gApply(trace)]);
+  const K = micro.length * (ctx.replicas?.size ?? 1);
+  const replica = await ctx.replicas?.begin(grad.layout.state.keys(), micro.length);
   const sum = new Map<Param, Float32Array>();
   const mean = { loss: 0, sigmaReg: 0 };
+  let losses: number[][] = [];
   const traced: Record<'gZ' | 'dFake', Float32Array[]> = { gZ: [], dFake: [] };
   for (const [j, gi] of micro.entries()) {
     const r = await runStage(grad, { ...ctx.feeds.gStep(gi, `G micro-batch ${j}`), [ACC_DIVISOR]: Float32Array.of(K) });
+    replica?.afterMicroBatch();
     addGradients(sum, grad.layout.grads, r);
-    // logged: the mean over micro-batches of the unscaled losses
-    mean.loss += scalar(r, grad.layout.loss) / K;
-    if (grad.layout.sigmaReg) mean.sigmaReg += scalar(r, grad.layout.sigmaReg) / K;
+    losses.push([scalar(r, grad.layout.loss), grad.layout.sigmaReg ? scalar(r, grad.layout.sigmaReg) : 0]);
     const t = grad.layout.trace;
     if (t) for (const key of ['gZ', 'dFake'] as const) traced[key].push(r[t[key]] as Float32Array);
+  }
+  if (replica) losses = await replica.end(sum, losses);
+  // logged: the mean over micro-batches of the unscaled losses
+  for (const [loss, sigmaReg] of losses) {
+    mean.loss += loss / K;
+    if (grad.layout.sigmaReg) mean.sigmaReg += sigmaReg / K;
   }
   const feeds: Record<string, Feed> = ctx.feeds.gUpdate(itr);
   for (const [p, name] of apply.layout.grads) feeds[name] = sum.get(p)!;

@@ -4,6 +4,7 @@
  * stage name and structure, and running a compiled stage against the Params it updates.
  */
 import { CompiledGraph, Feed, Fetched, RuntimeOptions } from '../engine/runtime.js';
+import { SegmentedGraph, type CrossReplicaReduce } from '../engine/segmented-graph.js';
 import type { LossName } from './losses.js';
 import type { PenaltyName } from './penalties/penalties.js';
 import type { OrthoVariant } from './orthogonal-regularization.js';
@@ -11,6 +12,7 @@ import { GanHyper, orthoActive, r1Active, sigmaRegActive } from './gan-hyper.js'
 import { buildIterationGraph, IterationGraph, StagePlan } from './iteration-graph.js';
 import type { TrainNetworks } from './step-parts.js';
 import type { StageLayout } from './stage-builder.js';
+import type { Tensor } from '../engine/graph.js';
 import { buildDApplyStage, buildDGradStage, buildGApplyStage, buildGGradStage } from './accumulation-graph.js';
 
 /** What makes one compiled training graph differ from another besides batch and stage. */
@@ -36,8 +38,14 @@ export function graphStructure(h: GanHyper): GraphStructure {
   };
 }
 
+/** What runs a stage: one onnxruntime session, or a chain of them cut at cross-replica sums. */
+export interface StageGraph {
+  run(feeds: Record<string, Feed>): Promise<Record<string, Fetched>>;
+  release(): Promise<void>;
+}
+
 export interface CompiledStage<L extends StageLayout> {
-  graph: CompiledGraph;
+  graph: StageGraph;
   layout: L;
   buildSeconds: number;
   sessionSeconds: number;
@@ -62,6 +70,8 @@ export class CompiledStages {
     private readonly structure: () => GraphStructure,
     /** The network bundle a stage is built from. */
     private readonly networks: (s: GraphStructure) => TrainNetworks,
+    /** Sums across data-parallel replicas, for stages with cross-replica BatchNorm. */
+    private readonly reduce?: CrossReplicaReduce,
   ) {}
 
   iteration(plan: StagePlan): Promise<CompiledStage<IterationGraph>> {
@@ -112,11 +122,19 @@ export class CompiledStages {
     const t0 = performance.now();
     const layout = build();
     const t1 = performance.now();
-    const graph = await CompiledGraph.create(layout.model, this.runtime);
+    const graph = layout.crossReplica ? await this.segmented(layout.crossReplica) : await CompiledGraph.create(layout.model, this.runtime);
     const t2 = performance.now();
     const stage = { graph, layout, buildSeconds: (t1 - t0) / 1000, sessionSeconds: (t2 - t1) / 1000 };
     this.stats.push({ stage: key, nodes: layout.nodes, bytes: layout.model.bytes.length, buildSeconds: stage.buildSeconds, sessionSeconds: stage.sessionSeconds });
     return stage;
+  }
+
+  /** A graph with cross-replica sums as a chain of sessions, the sums reduced across replicas between them. */
+  private async segmented(outputs: Record<string, Tensor>): Promise<StageGraph> {
+    const reduce = this.reduce;
+    if (!reduce) throw new Error('a training stage with cross-replica BatchNorm needs the replicas to sum over');
+    const graph = await SegmentedGraph.create(outputs, this.runtime);
+    return { run: (feeds) => graph.run(feeds, reduce), release: () => graph.release() };
   }
 }
 

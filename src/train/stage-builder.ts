@@ -11,6 +11,7 @@
 import { Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { exportOnnx, ExportedModel, liveNodes } from '../engine/onnx-export.js';
+import { CROSS_REPLICA_SUM } from '../engine/ops/collective.js';
 import type { ForwardContext } from '../nn/module.js';
 import { BindingGraph } from './binding-graph.js';
 import { adamUpdate, AdamScalars } from './adam.js';
@@ -25,6 +26,8 @@ export interface StageLayout {
   nodes: number;
   /** Output name of each state entry's new value (weights, buffers, Adam moments, G_ema). */
   state: Map<Param, string>;
+  /** The outputs by name when the graph holds cross-replica sums: it runs as a SegmentedGraph. */
+  crossReplica?: Record<string, Tensor>;
 }
 
 export class StageBuilder {
@@ -96,6 +99,8 @@ export class StageBuilder {
     const state = new Map<Param, string>();
     for (const [p, t] of this.state) state.set(p, this.out(`new:${p.name}`, t));
     const model = exportOnnx(this.g, { outputs: this.outputs, paramInputs: 'all', graphName: 'biggan_train', docString });
-    return { model, nodes: liveNodes(this.g, Object.values(this.outputs)).length, state };
+    const nodes = liveNodes(this.g, Object.values(this.outputs));
+    const crossReplica = nodes.some((n) => n.op === CROSS_REPLICA_SUM) ? { ...this.outputs } : undefined;
+    return { model, nodes: nodes.length, state, ...(crossReplica ? { crossReplica } : {}) };
   }
 }

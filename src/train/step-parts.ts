@@ -51,7 +51,12 @@ export interface TrainNetworks {
    * `g.sigma_reg.target` [L] (one target per weight, in this order) and `g.sigma_reg.strength` [].
    */
   sigmaReg?: Param[];
+  /** Cross-replica BatchNorm in G: statistics over this many data-parallel replicas' batches (absent: this batch's). */
+  crossReplicas?: number;
 }
+
+/** G's forward context's cross-replica setting, when on. */
+const replicasOf = (nets: TrainNetworks): Pick<ForwardContext, 'crossReplicas'> => (nets.crossReplicas && nets.crossReplicas > 1 ? { crossReplicas: nets.crossReplicas } : {});
 
 /** Input names of D step k and of the G step. */
 export const dStepInput = (k: number, what: 'x_real' | 'y_real' | 'z' | 'y_fake' | 'adam' | 'r1_gamma' | 'penalty_weight' | 'penalty_noise'): string => `d${k}.${what}`;
@@ -88,7 +93,7 @@ export function discriminatorForward(b: StageBuilder, nets: TrainNetworks, k: nu
   const yReal = g.input(dStepInput(k, 'y_real'), [B], 'int64');
   const z = g.input(dStepInput(k, 'z'), [B, G.zDim]);
   const yFake = g.input(dStepInput(k, 'y_fake'), [B], 'int64');
-  const gCtx: ForwardContext = { ...trainContext(), noGrad: true }; // G runs without grad in D steps
+  const gCtx: ForwardContext = { ...trainContext(), noGrad: true, ...replicasOf(nets) }; // G runs without grad in D steps
   const fake = g.withBindings(b.bindingsOf(gEntries, true), () => G.forward(gCtx, { z, classes: { ids: yFake } }));
   op.expectShape(fake, [B, 3, R, R], 'G output');
   const dWeights = dTrainable.map((p) => b.cur(p));
@@ -158,7 +163,7 @@ export function generatorForward(b: StageBuilder, nets: TrainNetworks): Generato
   const z = g.input(gStepInput('z'), [B, G.zDim]);
   const yFake = g.input(gStepInput('y_fake'), [B], 'int64');
   const gWeights = gEntries.filter((p) => p.trainable).map((p) => b.cur(p));
-  const gCtx: ForwardContext = { ...trainContext(), sigmas: new Map() };
+  const gCtx: ForwardContext = { ...trainContext(), sigmas: new Map(), ...replicasOf(nets) };
   const dCtx = trainContext();
   const fake = g.withBindings(b.bindingsOf(gEntries, false), () => G.forward(gCtx, { z, classes: { ids: yFake } }));
   const dFake = g.withBindings(b.bindingsOf(dEntries, true), () => D.forward(dCtx, fake, yFake));

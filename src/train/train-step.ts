@@ -39,6 +39,8 @@ import { CompiledStage, CompiledStages, CompileStats, GraphStructure, graphStruc
 import { checkLength, StepFeeds } from './step-feeds.js';
 import { AccumulationContext, accumulatedDStep, accumulatedGStep } from './accumulated-steps.js';
 import type { DStepInputs, DStepOutcome, GStepInputs, GStepOutcome, IterationInputs, IterationResult } from './step-types.js';
+import type { Communicator } from '../distributed/communicator.js';
+import { ReplicaSync } from './replica-sync.js';
 
 export { PAPER_HYPER, type GanHyper } from './gan-hyper.js';
 export type { CompileStats } from './compiled-stages.js';
@@ -56,6 +58,18 @@ export interface GanTrainerOptions {
   batch: number;
   graphs?: 'single' | 'per-step';
   runtime?: RuntimeOptions;
+  /**
+   * Data-parallel ranks (size > 1): every step runs the accumulation stages, the inputs are
+   * this rank's micro-batches (its block of size × the hyper's accumulations) and the step
+   * is the one process's over all of them (replica-sync.ts). Needs graphs 'per-step'.
+   */
+  replicas?: Communicator;
+  /**
+   * With replicas: G's BatchNorm statistics over every replica's batch (cross-replica BN;
+   * the grad stages run as SegmentedGraphs), each rank's batch then being its slice of the
+   * one process's; otherwise each rank's micro-batches are whole ones of the one process's.
+   */
+  crossReplicaBn?: boolean;
 }
 
 export class GanTrainer {
@@ -72,6 +86,8 @@ export class GanTrainer {
   private readonly mode: 'single' | 'per-step';
   private readonly stages: CompiledStages;
   private readonly feeds: StepFeeds;
+  private readonly replicas?: ReplicaSync;
+  private readonly crossReplicas?: number;
 
   constructor(opts: GanTrainerOptions) {
     const { G, D, G_ema } = opts;
@@ -94,8 +110,14 @@ export class GanTrainer {
     this.mode = opts.graphs ?? 'single';
     this.gOptim = new AdamState(G, 'G_adam');
     this.dOptim = new AdamState(D, 'D_adam');
-    this.stages = new CompiledStages(opts.runtime ?? {}, () => graphStructure(this.hyper), (s) => this.networks(s));
+    const comm = opts.replicas && opts.replicas.size > 1 ? opts.replicas : undefined;
+    if (comm && opts.crossReplicaBn) this.crossReplicas = comm.size;
+    this.stages = new CompiledStages(opts.runtime ?? {}, () => graphStructure(this.hyper), (s) => this.networks(s), comm ? (buf) => comm.allreduceSum(buf) : undefined);
     this.feeds = new StepFeeds({ G: this.G, D: this.D, batch: this.batch, gOptim: this.gOptim }, () => this.hyper);
+    if (comm) {
+      if (this.mode === 'single') throw new Error("data-parallel training needs graphs 'per-step'");
+      this.replicas = new ReplicaSync(comm, [this.G, this.D], opts.runtime ?? {}, this.crossReplicas ? this.G : undefined);
+    }
     this.accumulations();
   }
 
@@ -130,13 +152,13 @@ export class GanTrainer {
       dSteps = [];
       for (let k = 0; k < n; k++) {
         dSteps.push(
-          acc.d === 1
+          acc.d === 1 && !this.replicas
             ? (await this.runStages({ dSteps: 1, gStep: false, trace }, [dIn(k)])).dSteps[0]
             : await accumulatedDStep(this.accumulationContext(), Array.from({ length: acc.d }, (_, j) => dIn(k * acc.d + j)), trace),
         );
       }
       gStep =
-        acc.g === 1
+        acc.g === 1 && !this.replicas
           ? (await this.runStages({ dSteps: 0, gStep: true, trace }, [], gIn(0), itr)).gStep!
           : await accumulatedGStep(this.accumulationContext(), Array.from({ length: acc.g }, (_, j) => gIn(j)), itr, trace);
     }
@@ -201,13 +223,14 @@ export class GanTrainer {
       return;
     }
     await Promise.all<CompiledStage<StageLayout>>([
-      ...(acc.d === 1 ? [this.stages.iteration({ dSteps: 1, gStep: false, trace })] : [this.stages.dGrad(trace), this.stages.dApply()]),
-      ...(acc.g === 1 ? [this.stages.iteration({ dSteps: 0, gStep: true, trace })] : [this.stages.gGrad(trace), this.stages.gApply(trace)]),
+      ...(acc.d === 1 && !this.replicas ? [this.stages.iteration({ dSteps: 1, gStep: false, trace })] : [this.stages.dGrad(trace), this.stages.dApply()]),
+      ...(acc.g === 1 && !this.replicas ? [this.stages.iteration({ dSteps: 0, gStep: true, trace })] : [this.stages.gGrad(trace), this.stages.gApply(trace)]),
     ]);
   }
 
   async release(): Promise<void> {
     await this.stages.release();
+    await this.replicas?.release();
   }
 
   /**
@@ -252,11 +275,12 @@ export class GanTrainer {
       loss: s.loss,
       penalty: s.penalty,
       sigmaReg: s.sigmaReg ? sigmaRegWeights(this.G) : undefined,
+      ...(this.crossReplicas ? { crossReplicas: this.crossReplicas } : {}),
     };
   }
 
   private accumulationContext(): AccumulationContext {
-    return { hyper: this.hyper, stages: this.stages, feeds: this.feeds, G: this.G, D: this.D, gOptim: this.gOptim, dOptim: this.dOptim };
+    return { hyper: this.hyper, stages: this.stages, feeds: this.feeds, G: this.G, D: this.D, gOptim: this.gOptim, dOptim: this.dOptim, replicas: this.replicas };
   }
 
   private async runStages(plan: StagePlan, dInputs: DStepInputs[], gInputs?: GStepInputs, itr = this.itr): Promise<StageRun> {

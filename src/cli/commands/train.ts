@@ -8,7 +8,9 @@
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import type { EvalInfo, PhaseInfo, ProgressInfo, TrainResult } from '../../train/run/train-run.js';
-import { openTrainingRun, type TrainOptions } from '../../api/train.js';
+import { followTrainingRun, openTrainingRun, type TrainOptions } from '../../api/train.js';
+import { openCommunicator } from '../../distributed/open-communicator.js';
+import type { Communicator } from '../../distributed/communicator.js';
 import { trainCommanderOptions } from '../train-flag-options.js';
 import { progressBar, type Progress } from '../progress.js';
 import { port } from '../options.js';
@@ -36,16 +38,38 @@ export function registerTrain(program: Command): void {
 async function runTrain(opts: Opts, cmd: Command): Promise<void> {
   const { dashboard, ...flags } = given(cmd, opts);
   const o = flags as unknown as TrainOptions;
+  // under mpiexec: one rank of a data-parallel job (a plain process never loads MPI)
+  const comm = openCommunicator();
+  if (comm.rank !== 0) {
+    await followRank({ ...o, out: opts.out as string }, comm);
+    return;
+  }
   const note = (line: string): void => void process.stderr.write(`${line}\n`);
   // started before the run opens, so a taken port fails before anything is written and the
   // page is there from the start (data preparation, compilation); it stops when training does
   const dash = dashboard === undefined ? null : await startTrainDashboard(opts.out as string, dashboard === true ? undefined : (dashboard as number));
   if (dash) note(`dashboard: ${dash.url}`);
   try {
-    await trainWithProgress(o, opts, note);
+    await trainWithProgress(o, opts, note, comm);
   } finally {
     await dash?.close('training ended');
   }
+  comm.close();
+}
+
+/** A rank other than 0: prints nothing but errors; stops when rank 0 says so (Ctrl-C reaches every rank: rank 0 decides). */
+async function followRank(o: TrainOptions, comm: Communicator): Promise<void> {
+  const ignore = (): void => {};
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', ignore);
+  try {
+    // the job's exit status is the ranks': stopped by Ctrl-C, every rank says 130 as rank 0 does
+    if ((await followTrainingRun(o, comm)).interrupted) process.exitCode = 130;
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGTERM', ignore);
+  }
+  comm.close();
 }
 
 async function startTrainDashboard(dir: string, p: number | undefined): Promise<Dashboard> {
@@ -58,11 +82,11 @@ async function startTrainDashboard(dir: string, p: number | undefined): Promise<
   }
 }
 
-async function trainWithProgress(o: TrainOptions, opts: Opts, note: (line: string) => void): Promise<void> {
+async function trainWithProgress(o: TrainOptions, opts: Opts, note: (line: string) => void, comm: Communicator): Promise<void> {
   const fault = process.env.BIGGAN_TRAIN_FAULT; // testing hook: "nan@<step>"
   const nanAt = fault && /^nan@\d+$/.test(fault) ? Number(fault.slice(4)) : undefined;
   const shown = trainProgress();
-  const run = await openTrainingRun({ ...o, out: opts.out as string, onNote: note, onProgress: shown.iteration, onPhase: shown.phase }, { faultNanAtStep: nanAt });
+  const run = await openTrainingRun({ ...o, out: opts.out as string, onNote: note, onProgress: shown.iteration, onPhase: shown.phase }, { faultNanAtStep: nanAt, comm });
   const tty = process.stderr.isTTY;
   const stop = (): void => {
     run.requestStop();
@@ -98,10 +122,12 @@ function trainProgress(): { iteration: (p: ProgressInfo) => void; phase: (p: Pha
     iteration: (p) => {
       before?.bar.stop();
       before = null;
-      bar ??= progressBar(p.total, 'training', ' | {ips} it/s | D real {dr} fake {df} | G {g}{at}{ev}{phase}');
+      bar ??= progressBar(p.total, 'training', ' | {ips} it/s{img} | D real {dr} fake {df} | G {g}{at}{ev}{phase}');
       step = p.step;
       bar.update(p.step, {
-        ips: Number.isFinite(p.itPerS) ? p.itPerS.toFixed(2) : '-', dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss),
+        ips: Number.isFinite(p.itPerS) ? p.itPerS.toFixed(2) : '-',
+        img: p.ranks > 1 ? `, ${Number.isFinite(p.imagesPerS) ? p.imagesPerS.toFixed(1) : '-'} img/s on ${p.ranks} ranks` : '',
+        dr: fmt(p.dLossReal), df: fmt(p.dLossFake), g: fmt(p.gLoss),
         at: p.loggedStep > 0 && p.loggedStep !== p.step ? ` (log step ${p.loggedStep})` : '',
         ev: p.eval ? ` | ${evalText(p.eval)}` : '', phase: '',
       });

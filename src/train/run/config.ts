@@ -86,6 +86,11 @@ export interface TrainConfig {
    */
   dAccumulations: number;
   gAccumulations: number;
+  /**
+   * Data-parallel ranks split each micro-batch of `batch` (G's BatchNorm statistics summed
+   * over them: cross-replica BN) instead of the micro-batches (per-replica BN); one process: no effect.
+   */
+  crossReplicaBn: boolean;
   steps: number;
   seed: number;
   gLr: number;

@@ -2,6 +2,7 @@
 import type { RuntimeOptions } from '../../engine/runtime.js';
 import type { TrainFlags } from './config.js';
 import type { PhaseInfo, ProgressInfo } from './run-reports.js';
+import type { Communicator } from '../../distributed/communicator.js';
 
 export interface TrainRunOptions {
   /** Flags the user gave (undefined fields: defaults, or the saved config on resume). */
@@ -27,6 +28,8 @@ export interface TrainRunOptions {
   faultNanAtStep?: number;
   /** Periodic IS/FID of G_ema (not part of the run's config: give it again on --resume). */
   eval?: TrainEvalOptions;
+  /** The ranks of a data-parallel job (absent or size 1: a plain process). */
+  comm?: Communicator;
 }
 
 /** `biggan train --stats S --inception F --eval-every K --eval-n N --eval-truncation T`. */

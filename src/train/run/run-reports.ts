@@ -19,6 +19,10 @@ export interface ProgressInfo {
   total: number;
   loggedStep: number;
   itPerS: number;
+  /** Real images per second over every rank (itPerS × the job's images per iteration). */
+  imagesPerS: number;
+  /** Processes training together (1: a plain process; N: `mpiexec -n N`). */
+  ranks: number;
   dLossReal: number;
   dLossFake: number;
   gLoss: number;

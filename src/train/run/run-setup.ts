@@ -18,7 +18,7 @@ import { sigmaRegWeights } from '../sigma-regularization.js';
 import { section } from '../../models/checkpoint.js';
 import { buildForFile } from '../../models/load-state.js';
 import type { PeriodicEvaluator } from '../../eval/periodic-eval.js';
-import { hyperOf, mergeForResume, parseStoredConfig, resolveConfig, type TrainConfig } from './config.js';
+import { mergeForResume, parseStoredConfig, type TrainConfig } from './config.js';
 import { buildRunModels, type RunModels } from './build-models.js';
 import { CollapseWatch } from './collapse-watch.js';
 import { createEvaluator } from './ema-outputs.js';
@@ -28,6 +28,7 @@ import { RunLog } from './run-log.js';
 import type { TrainRunOptions } from './run-options.js';
 import type { CheckpointRef } from './run-reports.js';
 import { SigmaClamper, clampName } from './sigma-clamp.js';
+import { checkJobConfig, freshJobConfig, jobFlags, rankShare } from './replica-config.js';
 import { readTrainingCheckpoint, restoreTrainingState, type TrainingCheckpoint } from './train-checkpoint.js';
 
 /** onnxruntime intra-op threads of the embedded demo unless --threads says otherwise. */
@@ -84,6 +85,7 @@ export async function openRun(opts: TrainRunOptions): Promise<RunParts> {
 
 async function openLocked(opts: TrainRunOptions, dir: RunDir, resuming: boolean, note: (line: string) => void): Promise<Omit<RunParts, 'evaluator'>> {
   dir.removeStaleTemporaries();
+  const size = opts.comm?.size ?? 1;
   opts = { ...opts, flags: withDataSpec(opts.flags, resuming, note) };
 
   let config: TrainConfig;
@@ -91,17 +93,16 @@ async function openLocked(opts: TrainRunOptions, dir: RunDir, resuming: boolean,
   if (resuming) {
     saved = readTrainingCheckpoint(dir.checkpoint);
     const stored = parseStoredConfig(saved.meta.config, dir.checkpoint);
-    const merged = mergeForResume(stored, opts.flags);
+    const merged = mergeForResume(stored, jobFlags(opts.flags, size, stored));
     config = merged.config;
     if (merged.changed.length) note(`resuming with changed ${merged.changed.join(', ')}: the continuation will differ from an uninterrupted run`);
     if (config.steps <= saved.meta.step) note(`the checkpoint is at step ${saved.meta.step}, already at --steps ${config.steps}`);
   } else {
-    config = resolveConfig(opts.flags);
+    config = freshJobConfig(jobFlags(opts.flags, size, null), size);
   }
+  checkJobConfig(config, size);
 
-  // the demo's tiny networks gain nothing from a second onnxruntime thread: on a quiet 2-core
-  // machine 2 threads took the same wall time (1 min 49 s vs 1 min 46 s) at twice the CPU
-  if (config.data === null && opts.runtime?.threads === undefined) opts = { ...opts, runtime: { ...opts.runtime, threads: DEMO_THREADS } };
+  opts = withRunThreads(opts, config);
   const dataset = await openRunDataset(config, opts, note);
   try {
     return build(opts, dir, config, saved, dataset, note);
@@ -109,6 +110,28 @@ async function openLocked(opts: TrainRunOptions, dir: RunDir, resuming: boolean,
     dataset.close();
     throw err;
   }
+}
+
+/** The options with the onnxruntime threads the run uses. */
+export function withRunThreads(opts: TrainRunOptions, config: TrainConfig): TrainRunOptions {
+  // the demo's tiny networks gain nothing from a second onnxruntime thread: on a quiet 2-core
+  // machine 2 threads took the same wall time (1 min 49 s vs 1 min 46 s) at twice the CPU
+  if (config.data === null && opts.runtime?.threads === undefined) return { ...opts, runtime: { ...opts.runtime, threads: DEMO_THREADS } };
+  return opts;
+}
+
+/** The run's trainer (on a data-parallel rank: its share of the accumulations, synchronised with the others). */
+export function buildTrainer(config: TrainConfig, models: RunModels, opts: TrainRunOptions): GanTrainer {
+  // Training graphs hold large activations: without onnxruntime's memory arena peak memory is
+  // ~35 % lower (BigGAN 32, ch 64, batch 50: 1359 vs 2092 MiB) at ~13 % of the speed (bench:
+  // training). BIGGAN_MEM_ARENA=1 brings the arena back.
+  const runtime: RuntimeOptions = { memArena: process.env.BIGGAN_MEM_ARENA === '1', ...opts.runtime };
+  const size = opts.comm?.size ?? 1;
+  const share = rankShare(config, size);
+  return new GanTrainer({
+    G: models.G, D: models.D, G_ema: models.G_ema, hyper: share.hyper, batch: share.batch, graphs: config.graphs, runtime,
+    ...(size > 1 ? { replicas: opts.comm, crossReplicaBn: share.crossReplicaBn } : {}),
+  });
 }
 
 function build(
@@ -122,11 +145,7 @@ function build(
   const models = saved
     ? buildForFile(dir.checkpoint, saved.tensors, () => buildRunModels(config, dataset.numClasses, { init: false }))
     : buildRunModels(config, dataset.numClasses, { init: true });
-  // Training graphs hold large activations: without onnxruntime's memory arena peak memory is
-  // ~35 % lower (BigGAN 32, ch 64, batch 50: 1359 vs 2092 MiB) at ~13 % of the speed (bench:
-  // training). BIGGAN_MEM_ARENA=1 brings the arena back.
-  const trainRuntime: RuntimeOptions = { memArena: process.env.BIGGAN_MEM_ARENA === '1', ...opts.runtime };
-  const trainer = new GanTrainer({ G: models.G, D: models.D, G_ema: models.G_ema, hyper: hyperOf(config), batch: config.batch, graphs: config.graphs, runtime: trainRuntime });
+  const trainer = buildTrainer(config, models, opts);
   if (config.sigmaReg && sigmaRegWeights(models.G).length === 0) {
     throw new UserError(`--sigma-reg / --sigma-reg-ratio regularise spectrally normalised G weights, and the ${config.arch} generator has none`);
   }

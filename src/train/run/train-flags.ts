@@ -212,6 +212,11 @@ export const TRAIN_FLAGS = [
     help: 'the same for the G step (default 1)',
   },
   {
+    // fixed: it decides what the stored batch means to the ranks and which BN statistics the run trains with
+    flag: '--cross-replica-bn', option: 'crossReplicaBn', absentFromOldRuns: true, kind: switchFlag, field: 'crossReplicaBn', default: false, range: isBoolean, graph: true, resume: 'fixed',
+    help: "under mpiexec: G's BatchNorm statistics over every rank's batch (--batch per rank; one process: no effect)",
+  },
+  {
     flag: '--steps <n>', option: 'steps', kind: posInt, field: 'steps', default: 100_000, demo: 600, range: positive, graph: false, resume: 'free',
     help: 'total iterations of the run; one iteration = the D steps + one G step (default 100000; demo 600)',
   },

@@ -22,10 +22,9 @@
 import type { NdArray } from '../../io/ndarray.js';
 import type { PreparedDataset } from '../../data/prepared-dataset.js';
 import type { BatchLoader } from '../../data/batch-loader.js';
-import type { GanTrainer } from '../train-step.js';
+import type { GanTrainer, IterationResult } from '../train-step.js';
 import type { TrainConfig } from './config.js';
 import type { RunModels } from './build-models.js';
-import { iterationNoise, iterationPenaltyNoise, type NoiseSpec } from './latents.js';
 import type { RunDir } from './run-dir.js';
 import type { RunLog } from './run-log.js';
 import { watchedLayers, type CollapseSignal, type CollapseWatch } from './collapse-watch.js';
@@ -39,6 +38,8 @@ import { respondToCollapse } from './collapse-response.js';
 import { accumulate, emptyWindow, nonFinite, trainRecord, type LoggedValues } from './train-window.js';
 import type { TrainRunOptions } from './run-options.js';
 import type { TrainResult } from './run-reports.js';
+import { RankBatches } from './rank-batches.js';
+import { abortJob, agreeOnSettings, iterationOutcome, shareRun } from './replica-run.js';
 
 export type { TrainRunOptions, TrainEvalOptions } from './run-options.js';
 export type { CheckpointRef, EvalInfo, PhaseInfo, ProgressInfo, TrainResult } from './run-reports.js';
@@ -48,6 +49,8 @@ export class TrainRun {
   private elapsed = 0;
   private readonly monitor = new SpectralMonitor();
   private healthy = true;
+  /** The iterations since the last 'train' record. */
+  private win = emptyWindow();
   private stopRequested = false;
   /** What the latest 'train' record of log.jsonl holds, for the progress line. */
   private logged: LoggedValues = { step: 0, itPerS: NaN, dLossReal: NaN, dLossFake: NaN, gLoss: NaN };
@@ -90,9 +93,31 @@ export class TrainRun {
     );
   }
 
-  /** Opens (or, with `resume`, continues) the run in `outDir`. */
+  /**
+   * Opens (or, with `resume`, continues) the run in `outDir`; on rank 0 of a data-parallel
+   * job also sends it to the other ranks (replica-run.ts).
+   */
   static async open(opts: TrainRunOptions): Promise<TrainRun> {
-    return new TrainRun(await openRun(opts));
+    const comm = opts.comm;
+    if (!comm || comm.size === 1) return new TrainRun(await openRun(opts));
+    if (comm.rank !== 0) throw new Error('TrainRun is rank 0\'s: the other ranks run a ReplicaRun');
+    await agreeOnSettings(comm, opts);
+    let parts: Awaited<ReturnType<typeof openRun>>;
+    try {
+      parts = await openRun(opts);
+    } catch (err) {
+      await shareRun(comm, null);
+      throw err;
+    }
+    try {
+      await shareRun(comm, { ...parts, step: parts.resumed?.step ?? 0 });
+    } catch (err) {
+      await parts.trainer.release();
+      parts.dataset.close();
+      parts.dir.unlock();
+      throw err;
+    }
+    return new TrainRun(parts);
   }
 
   private note(line: string): void {
@@ -101,14 +126,6 @@ export class TrainRun {
 
   private phase(what: string, done: number, total: number): void {
     this.opts.phase?.({ what, done, total, step: this.step });
-  }
-
-  private noiseSpec(): NoiseSpec {
-    const c = this.config;
-    return {
-      seed: c.seed, batch: c.batch, zDim: this.models.G.zDim, numClasses: this.models.G.numClasses, dSteps: c.dSteps,
-      dAccumulations: c.dAccumulations, gAccumulations: c.gAccumulations, latent: c.latent, zStd: c.zStd,
-    };
   }
 
   /** Iterations done so far. */
@@ -132,77 +149,77 @@ export class TrainRun {
         this.phase('compiling the training graphs', 1, 1);
         this.note(`compiled the training graphs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
-      const B = c.batch;
-      const R = this.models.G.resolution;
-      const img = 3 * R * R;
-      // real micro-batches per iteration: every accumulation of every D step takes the next loader batch (as upstream's loader batch)
-      const realBatches = c.dSteps * c.dAccumulations;
-      const xReal = new Float32Array(realBatches * B * img);
-      const yReal = new BigInt64Array(realBatches * B);
-      let win = emptyWindow();
+      const batches = new RankBatches(c, this.models, this.loader, this.trainer, 0, this.opts.comm?.size ?? 1);
       while (this.step < c.steps) {
         const t = performance.now();
-        for (let k = 0; k < realBatches; k++) {
-          const b = this.loader.next();
-          xReal.set(b.images, k * B * img);
-          // unconditional: every image is of the one class 0 (yReal stays zero)
-          if (!c.unconditional) yReal.set(b.labels, k * B);
-        }
-        const noise = iterationNoise(this.noiseSpec(), this.step + 1);
-        const penaltyShape = this.trainer.penaltyNoiseShape();
-        const penaltyNoise = penaltyShape
-          ? iterationPenaltyNoise(c.seed, this.step + 1, c.dSteps * c.dAccumulations, penaltyShape.reduce((a, b) => a * b, 1))
-          : undefined;
+        const inputs = batches.next(this.step + 1);
         if (this.opts.faultNanAtStep === this.step + 1) poison(this.models.D);
-        const r = await this.trainer.iteration({ xReal, yReal, ...noise, ...(penaltyNoise ? { penaltyNoise } : {}) });
-        const bad = nonFinite(r);
-        if (bad) return this.diverged(r.itr, bad);
-        this.step = r.itr;
-        if (this.clamper) this.clamper.apply();
-        const seconds = (performance.now() - t) / 1000;
-        this.elapsed += seconds;
-        win = accumulate(win, r, seconds);
-        const signals: CollapseSignal[] = [];
-        const dSignal = this.watch.onIteration(this.step, r.dLossReal + r.dLossFake);
-        if (dSignal) signals.push(dSignal);
-        if (this.step % c.logEvery === 0 || this.step === c.steps) {
-          const { record, logged } = trainRecord(win, c, { step: this.step, epoch: this.loader.currentEpoch, elapsed: this.elapsed });
-          this.logged = logged;
-          this.log.write(record);
-          win = emptyWindow();
+        const r = await this.trainer.iteration(inputs);
+        const ended = await this.afterIteration(r, t);
+        // the other ranks of a data-parallel job go on or stop with rank 0
+        if (this.opts.comm && this.opts.comm.size > 1) {
+          await iterationOutcome(this.opts.comm, ended?.status === 'interrupted' ? 'interrupted' : ended !== null || this.step >= c.steps ? 'ended' : 'continue');
         }
-        if (this.outputs.evalDue(this.step)) await this.outputs.evaluate(this.step);
-        const l = this.logged;
-        this.opts.progress?.({
-          step: this.step, total: c.steps, loggedStep: l.step, itPerS: l.itPerS, dLossReal: l.dLossReal, dLossFake: l.dLossFake, gLoss: l.gLoss,
-          elapsed: this.elapsed, eval: this.outputs.lastEval,
-        });
-        if (c.svEvery && this.step % c.svEvery === 0) {
-          const s = this.measureSingularValues();
-          if (s) signals.push(s);
-        }
-        if (c.sampleEvery && this.step % c.sampleEvery === 0 && this.step !== c.steps) {
-          const diversity = await this.outputs.writeSheet(this.step, this.dir.sampleSheet(this.step));
-          const s = this.watch.onSamples(this.step, diversity);
-          if (s) signals.push(s);
-        }
-        if (signals.length) {
-          this.healthy = false;
-          return respondToCollapse(this.dir, this.log, c.collapse.action, this.step, signals);
-        }
-        if (this.step % c.checkpointEvery === 0 || this.step === c.steps || this.stopRequested) await this.saveCheckpoint();
-        if (this.stopRequested && this.step < c.steps) {
-          this.log.write({ type: 'interrupted', step: this.step });
-          return { status: 'interrupted', step: this.step, checkpoint: this.dir.checkpoint };
-        }
+        if (ended) return ended;
       }
       const sheet = this.dir.sampleSheet('final');
       await this.outputs.writeSheet(this.step, sheet, true);
       this.log.write({ type: 'end', step: this.step, elapsed_s: this.elapsed });
       return { status: 'completed', step: this.step, checkpoint: this.dir.checkpoint, sheet };
+    } catch (err) {
+      // the other ranks of a data-parallel job wait for this one in a collective: end the job
+      if (this.opts.comm && this.opts.comm.size > 1) abortJob(this.opts.comm, err);
+      throw err;
     } finally {
       await this.release();
     }
+  }
+
+  /** What follows an iteration: logs, evaluations, sheets, checkpoints; how the run ends, if it ends here. */
+  private async afterIteration(r: IterationResult, t: number): Promise<TrainResult | null> {
+    const c = this.config;
+    const bad = nonFinite(r);
+    if (bad) return this.diverged(r.itr, bad);
+    this.step = r.itr;
+    if (this.clamper) this.clamper.apply();
+    const seconds = (performance.now() - t) / 1000;
+    this.elapsed += seconds;
+    this.win = accumulate(this.win, r, seconds);
+    const signals: CollapseSignal[] = [];
+    const dSignal = this.watch.onIteration(this.step, r.dLossReal + r.dLossFake);
+    if (dSignal) signals.push(dSignal);
+    if (this.step % c.logEvery === 0 || this.step === c.steps) {
+      const { record, logged } = trainRecord(this.win, c, { step: this.step, epoch: this.loader.currentEpoch, elapsed: this.elapsed });
+      this.logged = logged;
+      this.log.write(record);
+      this.win = emptyWindow();
+    }
+    if (this.outputs.evalDue(this.step)) await this.outputs.evaluate(this.step);
+    const l = this.logged;
+    this.opts.progress?.({
+      step: this.step, total: c.steps, loggedStep: l.step, itPerS: l.itPerS,
+      imagesPerS: l.itPerS * c.batch * c.dSteps * c.dAccumulations, ranks: this.opts.comm?.size ?? 1, dLossReal: l.dLossReal, dLossFake: l.dLossFake, gLoss: l.gLoss,
+      elapsed: this.elapsed, eval: this.outputs.lastEval,
+    });
+    if (c.svEvery && this.step % c.svEvery === 0) {
+      const s = this.measureSingularValues();
+      if (s) signals.push(s);
+    }
+    if (c.sampleEvery && this.step % c.sampleEvery === 0 && this.step !== c.steps) {
+      const diversity = await this.outputs.writeSheet(this.step, this.dir.sampleSheet(this.step));
+      const s = this.watch.onSamples(this.step, diversity);
+      if (s) signals.push(s);
+    }
+    if (signals.length) {
+      this.healthy = false;
+      return respondToCollapse(this.dir, this.log, c.collapse.action, this.step, signals);
+    }
+    if (this.step % c.checkpointEvery === 0 || this.step === c.steps || this.stopRequested) await this.saveCheckpoint();
+    if (this.stopRequested && this.step < c.steps) {
+      this.log.write({ type: 'interrupted', step: this.step });
+      return { status: 'interrupted', step: this.step, checkpoint: this.dir.checkpoint };
+    }
+    return null;
   }
 
   private measureSingularValues(): CollapseSignal | null {
