@@ -34,13 +34,13 @@ export const SNDCGAN_D_LAYERS: readonly (readonly [number, number, 1 | 2])[] = [
 export const SNDCGAN_LEAK = 0.1;
 
 /**
- * Convs whose output map has at most this many pixels (at 32x32: the last two, 4x4 maps) run as
- * one im2col GEMM (op.gemmConv2d), whose MatMuls use 2 threads better than onnxruntime's convs
- * on such maps. D step at batch 64, 2 threads, process CPU seconds (the machine was loaded, so
- * wall times were noise): 3.59 against 4.02 (no penalty) and 5.88 against 6.68 (WGAN-GP); taking
- * the 8x8 maps too (64) measured 4.09 / 6.76, and at 1 thread the GEMM form costs 5 % more.
+ * Convs whose output map has at most this many pixels would run as one im2col GEMM
+ * (op.gemmConv2d); 0 keeps onnxruntime's Conv everywhere. Measured at 32x32, batch 64, 2 threads,
+ * on a loaded machine: the 4x4 maps (16) as GEMMs cut the D step's process CPU time 4-12 %, but
+ * raised its peak RSS by 154 MB (no penalty) and 455 MB (WGAN-GP), against a memory target of
+ * PyTorch's; the 8x8 maps too (64) saved nothing. So off (README's landscape section).
  */
-export const SNDCGAN_GEMM_MAX_PIXELS = 16;
+export const SNDCGAN_GEMM_MAX_PIXELS = 0;
 
 export class SndcganDiscriminator extends Module implements DiscriminatorModel {
   readonly kind = 'sndcgan';
