@@ -96,13 +96,16 @@ function pickTorch(c: BenchCase): { best: TorchChoice; tried: TorchChoice[] } {
 
 const describe = (t: TorchChoice): string => `${t.threads} thread${t.threads > 1 ? 's' : ''}, channels_last ${t.channels_last ? 'on' : 'off'}, ${t.form} resampling`;
 
-export async function benchLandscape(opts: { rounds: number; quick?: boolean }): Promise<string> {
+/** The architectures `--cases` can pick. */
+export const LANDSCAPE_ARCHS = [...new Set(CASES.map((c) => c.arch))];
+
+export async function benchLandscape(opts: { rounds: number; quick?: boolean; archs?: string[] }): Promise<string> {
   const rows: (string | number)[][] = [];
   const notes: string[] = [];
   const picks = new Map<string, TorchChoice>();
   const stepTimes = new Map<string, { ours: number; torch: number }>();
   const summary: (string | number)[][] = [];
-  for (const c of CASES) {
+  for (const c of CASES.filter((k) => !opts.archs || opts.archs.includes(k.arch))) {
     const steps = opts.quick ? 1 : c.steps;
     let choice = picks.get(c.arch);
     if (!choice) {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- SECTION ...] [--rounds N] [--quick] [--single-graph]`: every workload side by side with PyTorch
+ * `npm run bench [-- SECTION ...] [--rounds N] [--quick] [--single-graph] [--cases ARCH,...]`: every workload side by side with PyTorch
  * at its best (../shared/bench/torch_ref.py and bench/pytorch/*.py), medians over N
  * interleaved rounds (default 3), each workload's achieved GFLOP/s and its share of the
  * machine's ceiling (the faster side's GFLOP/s on one large 3x3 convolution, measured
@@ -10,7 +10,8 @@
  * Results go to stdout and .bench-out/results.md. --quick is a smoke test of the bench itself
  * (N = 8 only, 1 timed training iteration, 16 Inception images, 2 timed browser images, 1 timed landscape D step): its
  * figures are measured but not the ones to publish. --single-graph adds the training row of
- * `biggan train --graphs single` (off by default: it adds a third of the bench's time).
+ * `biggan train --graphs single` (off by default: it adds a third of the bench's time). --cases
+ * limits the landscape section to the named architectures (sndcgan, resnet19; ResNet19 takes most of its time).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import { benchCeiling } from './ceiling.js';
 import { benchSampling } from './sampling.js';
 import { benchTraining } from './training.js';
 import { benchInception } from './inception.js';
-import { benchLandscape } from './landscape.js';
+import { benchLandscape, LANDSCAPE_ARCHS } from './landscape.js';
 import { machineLine, torchRef } from './measure.js';
 
 const OUT = path.resolve('.bench-out');
@@ -29,8 +30,9 @@ type Section = (typeof SECTIONS)[number];
 /** The sections against PyTorch, which report shares of the ceiling: what a plain `npm run bench` runs. */
 const PYTORCH_SECTIONS: Section[] = ['ceiling', 'sampling', 'training', 'inception'];
 
-function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick: boolean; single: boolean } {
+function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick: boolean; single: boolean; cases?: string[] } {
   let rounds = 3;
+  let cases: string[] | undefined;
   let quick = false;
   let single = false;
   const sections: Section[] = [];
@@ -39,12 +41,16 @@ function parseArgs(argv: string[]): { sections: Section[]; rounds: number; quick
     if (a === '--rounds') {
       rounds = Number(argv[++i]);
       if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds needs a positive integer, got ${argv[i]}`);
+    } else if (a === '--cases') {
+      cases = (argv[++i] ?? '').split(',');
+      const bad = cases.filter((c) => !(LANDSCAPE_ARCHS as readonly string[]).includes(c));
+      if (bad.length || !cases.length) fail(`--cases needs landscape architectures from ${LANDSCAPE_ARCHS.join(', ')}, got ${argv[i] ?? 'nothing'}`);
     } else if (a === '--quick') quick = true;
     else if (a === '--single-graph') single = true;
     else if ((SECTIONS as readonly string[]).includes(a)) sections.push(a as Section);
-    else fail(`unknown bench argument ${a}; sections: ${SECTIONS.join(', ')}; options: --rounds N, --quick, --single-graph`);
+    else fail(`unknown bench argument ${a}; sections: ${SECTIONS.join(', ')}; options: --rounds N, --quick, --single-graph, --cases ARCH,...`);
   }
-  return { sections: sections.length ? sections : PYTORCH_SECTIONS, rounds, quick, single };
+  return { sections: sections.length ? sections : PYTORCH_SECTIONS, rounds, quick, single, cases };
 }
 
 function fail(msg: string): never {
@@ -53,7 +59,7 @@ function fail(msg: string): never {
 }
 
 async function main(): Promise<void> {
-  const { sections, rounds, quick, single } = parseArgs(process.argv.slice(2));
+  const { sections, rounds, quick, single, cases } = parseArgs(process.argv.slice(2));
   const ceilingNeeded = sections.some((s) => PYTORCH_SECTIONS.includes(s));
   if (ceilingNeeded) torchRef(); // one-line failure up front when the baseline is missing
   fs.mkdirSync(OUT, { recursive: true });
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
     inception: () => benchInception(OUT, { rounds, ceiling: gflops(), ...(quick ? { images: 16, repeats: 1 } : {}) }),
     browser: () => benchBrowser(OUT, { rounds, quick }),
     queue: () => benchQueue(OUT, { rounds, quick }),
-    landscape: () => benchLandscape({ rounds, quick }),
+    landscape: () => benchLandscape({ rounds, quick, archs: cases }),
   };
   for (const name of sections) {
     if (name === 'ceiling') continue;

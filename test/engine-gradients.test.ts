@@ -452,6 +452,20 @@ test('stridedConv2d equals a 4x4 stride-2 pad-1 Conv (float64 reference)', () =>
   assert.ok(maxAbs(f.data.map((v, i) => v - p.data[i])) < 1e-12, 'stridedConv2d differs from the strided Conv');
 });
 gradCase('stridedConv2d 4x4 stride 2 (subgrid convolutions)', (c) => op.stridedConv2d(c.x([2, 3, 4, 6]), c.p([2, 3, 4, 4]), c.p([2])));
+test('gemmConv2d equals Conv (3x3 stride 1 pad 1, 4x4 stride 2 pad 1, 3x3 stride 2 pad 1 on odd sizes; float64 reference)', () => {
+  for (const [k, stride, pad, h, w] of [[3, 1, 1, 4, 5], [4, 2, 1, 6, 4], [3, 2, 1, 5, 7]] as const) {
+    const c = new Case(seedOf(`gemmConv2d equivalence ${k} ${stride}`));
+    const x = c.x([2, 3, h, w]);
+    const wt = c.p([5, 3, k, k]);
+    const b = c.p([5]);
+    const [got, want] = [op.gemmConv2d(x, wt, b, stride, pad), op.conv2d(x, wt, b, { stride, pad })];
+    assert.deepEqual(got.shape, want.shape);
+    const [f, p] = evaluate(c.g, [got, want], c.feeds);
+    assert.ok(maxAbs(f.data.map((v, i) => v - p.data[i])) < 1e-12, `gemmConv2d ${k}x${k} stride ${stride} differs from Conv`);
+  }
+});
+gradCase('gemmConv2d 3x3 stride 1 (im2col GEMM)', (c) => op.gemmConv2d(c.x([2, 3, 3, 4]), c.p([2, 3, 3, 3]), c.p([2]), 1, 1));
+gradCase('gemmConv2d 4x4 stride 2 (im2col GEMM over the stride view)', (c) => op.gemmConv2d(c.x([2, 3, 4, 6]), c.p([2, 3, 4, 4]), c.p([2]), 2, 1));
 test('transposedConv2d equals ConvTranspose (4x4 stride 2 pad 1, 3x3 stride 1 pad 1; float64 reference)', () => {
   for (const [k, stride] of [[4, 2], [3, 1]] as const) {
     const c = new Case(seedOf(`transposedConv2d equivalence ${k}`));
@@ -637,6 +651,15 @@ gradCase('second order: d/dθ of (d/dx of conv3x3 → relu → maxpool 2x2 → s
   const y = op.softmax(op.reshape(h, [2, 12]), -1);
   const inner = op.reduceSum(op.mul(y, c.c([2, 12], { lo: -2, hi: 2 })), [0, 1]);
   const [dx] = grad(inner, [x]);
+  return op.square(dx);
+});
+
+// A gradient penalty through SNDCGAN D's GEMM-form convs: dx of leakyRelu(gemmConv2d) squared.
+gradCase('second order: d/dθ of (d/dx of gemmConv2d 4x4 stride 2 → leaky relu → gemmConv2d 3x3)²', (c) => {
+  const x = c.x([2, 2, 4, 4]);
+  const h = op.leakyRelu(op.gemmConv2d(x, c.p([3, 2, 4, 4]), c.p([3]), 2, 1), 0.1);
+  const y = op.gemmConv2d(h, c.p([2, 3, 3, 3]), c.p([2]), 1, 1);
+  const [dx] = grad(op.reduceSum(op.mul(y, c.c([2, 2, 2, 2], { lo: -2, hi: 2 })), [0, 1, 2, 3]), [x]);
   return op.square(dx);
 });
 

@@ -334,3 +334,45 @@ export function transposedConv2d(x: Tensor, w: Tensor, bias: Tensor | undefined,
 registerVjp('ConvTranspose', () => {
   throw new Error('ConvTranspose: no gradient rule (only used inside gradients)');
 });
+
+/**
+ * conv2d(x, w, bias, { stride, pad }) with "same"-style symmetric padding as one GEMM
+ * (im2col): the padded input in NHWC, its kh·kw shifted windows (strided ones read through a
+ * [N, H/s, s, W/s, s, C] view, so every window is a unit-step Slice) concatenated on channels
+ * into [N·Ho·Wo, kh·kw·C], times the kernel as [kh·kw·C, O]. For small maps this beats
+ * onnxruntime's NCHWc conv kernels, which run far under its MatMul there; dW is the
+ * transposed GEMM and dx the windows' adjoints (pads) summed. The same multiply-adds.
+ */
+export function gemmConv2d(x: Tensor, w: Tensor, bias: Tensor | undefined, stride: 1 | 2, padding: number): Tensor {
+  const [n, c, h, wd] = x.shape;
+  const [o, ci, kh, kw] = w.shape;
+  if (c !== ci) throw new Error(`gemmConv2d: input ${x} has ${c} channels, weight ${w} expects ${ci}`);
+  const s = stride;
+  const ho = Math.floor((h + 2 * padding - kh) / s) + 1;
+  const wo = Math.floor((wd + 2 * padding - kw) / s) + 1;
+  // padded rows/columns: enough for every window, a multiple of the stride (the extra ones are never read)
+  const hp = s * Math.ceil(Math.max(h + 2 * padding, (ho - 1) * s + kh) / s);
+  const wp = s * Math.ceil(Math.max(wd + 2 * padding, (wo - 1) * s + kw) / s);
+  let xN = transpose(x, [0, 2, 3, 1]);
+  if (padding || hp !== h || wp !== wd) xN = pad(xN, [[0, 0], [padding, hp - h - padding], [padding, wp - wd - padding], [0, 0]]);
+  const view = s === 1 ? xN : reshape(xN, [n, hp / s, s, wp / s, s, c]);
+  const windows: Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      if (s === 1) windows.push(sliceBox(view, [[1, i, i + ho], [2, j, j + wo]]));
+      else {
+        const bi = Math.floor(i / s);
+        const bj = Math.floor(j / s);
+        const win = sliceBox(view, [[1, bi, bi + ho], [2, i % s, (i % s) + 1], [3, bj, bj + wo], [4, j % s, (j % s) + 1]]);
+        windows.push(reshape(win, [n, ho, wo, c]));
+      }
+    }
+  }
+  const cols = reshape(concat(windows, 3), [n * ho * wo, kh * kw * c]);
+  // the kernel as [O, kh·kw·C] in the windows' (i, j, c) order; a one-axis move, which onnxruntime
+  // transposes fast (the 4-d [kh, kw, C, O] permutation ran several times slower), then B transposed
+  const wm = reshape(transpose(reshape(w, [o, c, kh * kw]), [0, 2, 1]), [o, kh * kw * c]);
+  let y = matmul(cols, transpose(wm, [1, 0]));
+  if (bias) y = add(y, bias);
+  return transpose(reshape(y, [n, ho, wo, o]), [0, 3, 1, 2]);
+}
