@@ -210,7 +210,7 @@ function scalingSection(perReplica: Run, crossReplica: Run): string {
     `\n\nAt this CPU rate compute dwarfs communication on every network; what efficiency is lost at 256 workers is mostly the ortho term, ` +
     `which every worker computes on all of G's weights whatever its share of the batch (computing it once per G step and sharing it would remove that). ` +
     `The 1-byte broadcast per iteration (rank 0 telling the others whether the run goes on) is left out: one more latency.` +
-    `\n\nAt this CPU rate compute dwarfs communication on every network. The communication of an iteration on 256 workers over 100 Gbit/s ` +
+    `\n\nThe communication of an iteration on 256 workers over 100 Gbit/s ` +
     `(${(comm256 * 1000).toFixed(1)} ms, cross-replica BN) would equal its compute on a worker running ${(breakEven / 1e12).toFixed(1)} TFLOP/s: ` +
     `accelerator speeds, where overlapping the Allreduce with the backward pass would start to matter.`
   );
