@@ -5,10 +5,13 @@
  * machine's ceiling (the faster side's GFLOP/s on one large 3x3 convolution, measured
  * first). Sections: ceiling, sampling, training, inception (the default: all four), and
  * browser (only when named: our own runtimes in Chromium and Node, no PyTorch, no ceiling), queue (only when
- * named: the job queue's overhead per trial and per evaluation shard, bench/queue.ts), and
- * landscape (only when named: the GAN-landscape networks' D steps against PyTorch, no ceiling).
+ * named: the job queue's overhead per trial and per evaluation shard, bench/queue.ts),
+ * landscape (only when named: the GAN-landscape networks' D steps against PyTorch, no ceiling), and
+ * distributed (only when named: data-parallel training over MPI, its Allreduces, the queue's
+ * overhead and a scaling estimate on paper, bench/distributed.ts).
  * Results go to stdout and .bench-out/results.md. --quick is a smoke test of the bench itself
- * (N = 8 only, 1 timed training iteration, 16 Inception images, 2 timed browser images, 1 timed landscape D step): its
+ * (N = 8 only, 1 timed training iteration, 16 Inception images, 2 timed browser images, 1 timed landscape D step,
+ * 1 timed data-parallel iteration): its
  * figures are measured but not the ones to publish. --single-graph adds the training row of
  * `biggan train --graphs single` (off by default: it adds a third of the bench's time). --cases
  * limits the landscape section to the named architectures (sndcgan, resnet19; ResNet19 takes most of its time).
@@ -17,6 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { benchBrowser } from './browser.js';
 import { benchQueue } from './queue.js';
+import { benchDistributed } from './distributed.js';
 import { benchCeiling } from './ceiling.js';
 import { benchSampling } from './sampling.js';
 import { benchTraining } from './training.js';
@@ -25,7 +29,7 @@ import { benchLandscape, LANDSCAPE_ARCHS } from './landscape.js';
 import { machineLine, torchRef } from './measure.js';
 
 const OUT = path.resolve('.bench-out');
-const SECTIONS = ['ceiling', 'sampling', 'training', 'inception', 'browser', 'queue', 'landscape'] as const;
+const SECTIONS = ['ceiling', 'sampling', 'training', 'inception', 'browser', 'queue', 'landscape', 'distributed'] as const;
 type Section = (typeof SECTIONS)[number];
 /** The sections against PyTorch, which report shares of the ceiling: what a plain `npm run bench` runs. */
 const PYTORCH_SECTIONS: Section[] = ['ceiling', 'sampling', 'training', 'inception'];
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
     browser: () => benchBrowser(OUT, { rounds, quick }),
     queue: () => benchQueue(OUT, { rounds, quick }),
     landscape: () => benchLandscape({ rounds, quick, archs: cases }),
+    distributed: () => benchDistributed(OUT, { rounds, quick }),
   };
   for (const name of sections) {
     if (name === 'ceiling') continue;

@@ -6,7 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { readCollectiveStats } from '../src/distributed/collective-stats.js';
 import { REPO_ROOT } from './fixture-paths.js';
 
 const HARNESS = path.join(REPO_ROOT, 'dist', 'test', 'mpi', 'harness.js');
@@ -110,4 +113,20 @@ test('a plain process (no launcher) is a single rank and loads no MPI library', 
   const r = node('open', { BIGGAN_LIBMPI: '/nonexistent/libmpi.so.12' });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { rank: 0, size: 1, description: 'single process' });
+});
+
+test('BIGGAN_MPI_STATS: every rank writes its calls (name, bytes, seconds) when it finalises', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'biggan-mpi-stats-'));
+  try {
+    const prefix = path.join(dir, 'stats');
+    rankLines(mpiexec(2, 'recorded', { BIGGAN_MPI_STATS: prefix }));
+    for (const rank of [0, 1]) {
+      const s = readCollectiveStats(prefix, rank);
+      assert.deepEqual([s.rank, s.size], [rank, 2]);
+      assert.deepEqual(s.calls.map((c) => [c.op, c.bytes]), [['MPI_Allreduce', 4000], ['MPI_Bcast', 10], ['MPI_Barrier', 0]]);
+      for (const c of s.calls) assert.ok(c.seconds >= 0 && c.seconds < 60, `${c.op} took ${c.seconds} s`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
+import type { CollectiveStats } from './collective-stats.js';
 import type { CollectiveOptions, Communicator, ReduceBuffer } from './communicator.js';
 import type { Launch } from './launch.js';
 import { loadMpiLibrary, type MpiLibrary } from './mpi-library.js';
@@ -35,6 +36,8 @@ export interface MpiOptions {
   timeoutS: number;
   /** largest element count per MPI call (tests lower it to exercise chunking) */
   maxCount?: number;
+  /** records every call (BIGGAN_MPI_STATS), written when the communicator closes */
+  stats?: CollectiveStats;
 }
 
 export class MpiCommunicator implements Communicator {
@@ -43,6 +46,7 @@ export class MpiCommunicator implements Communicator {
   readonly description: string;
   private readonly timeoutS: number;
   private readonly maxCount: number;
+  private readonly stats: CollectiveStats | undefined;
   /** collectives must reach MPI in the same order on every rank: one at a time, in call order */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -52,6 +56,7 @@ export class MpiCommunicator implements Communicator {
   private constructor(private readonly mpi: MpiLibrary, launch: Launch, options: MpiOptions) {
     this.timeoutS = options.timeoutS;
     this.maxCount = options.maxCount ?? MAX_COUNT;
+    this.stats = options.stats;
     const rank = [0];
     const size = [0];
     this.check(mpi.Comm_rank(MPI_COMM_WORLD, rank), 'MPI_Comm_rank');
@@ -98,7 +103,7 @@ export class MpiCommunicator implements Communicator {
   }
 
   barrier(options?: CollectiveOptions): Promise<void> {
-    return this.enqueue('MPI_Barrier', options, (done) => this.mpi.Barrier.async(MPI_COMM_WORLD, done));
+    return this.enqueue('MPI_Barrier', 0, options, (done) => this.mpi.Barrier.async(MPI_COMM_WORLD, done));
   }
 
   abort(message: string, exitCode = 1): never {
@@ -114,6 +119,7 @@ export class MpiCommunicator implements Communicator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stats?.write(this.rank, this.size);
     this.check(this.mpi.Finalize(), 'MPI_Finalize');
   }
 
@@ -122,12 +128,12 @@ export class MpiCommunicator implements Communicator {
     // every rank cuts the same chunks (equal lengths are the caller's contract, as in MPI)
     for (let at = 0; at < buf.length; at += this.maxCount) {
       const chunk = buf.subarray(at, Math.min(buf.length, at + this.maxCount)) as T;
-      parts.push(this.enqueue(name, options, (done) => call(chunk, done)));
+      parts.push(this.enqueue(name, chunk.byteLength, options, (done) => call(chunk, done)));
     }
     return Promise.all(parts).then(() => undefined);
   }
 
-  private enqueue(name: string, options: CollectiveOptions | undefined, start: (done: (err: unknown, code: number) => void) => void): Promise<void> {
+  private enqueue(name: string, bytes: number, options: CollectiveOptions | undefined, start: (done: (err: unknown, code: number) => void) => void): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`${name} after MPI_Finalize`));
     if (this.failure) return Promise.reject(this.failure);
     const timeoutS = options?.timeoutS ?? this.timeoutS;
@@ -135,8 +141,10 @@ export class MpiCommunicator implements Communicator {
       const timer = timeoutS > 0
         ? setTimeout(() => this.abort(`biggan: error: rank ${this.rank} of ${this.size}: ${name} did not complete within ${timeoutS} s (BIGGAN_MPI_TIMEOUT): a rank stopped answering; aborting the job`, 3), timeoutS * 1000)
         : undefined;
+      const t0 = performance.now();
       start((err, code) => {
         if (timer) clearTimeout(timer);
+        this.stats?.record({ op: name, bytes, seconds: (performance.now() - t0) / 1000 });
         if (!err && code === MPI_SUCCESS) return resolve();
         this.failure ??= err instanceof Error ? err : new RankFailure(`rank ${this.rank} of ${this.size}: ${name} failed: ${this.errorString(code)}`);
         reject(this.failure);

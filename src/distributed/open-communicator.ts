@@ -3,6 +3,7 @@
  * otherwise a plain single process that never loads an MPI library.
  */
 import { UserError } from '../errors.js';
+import { collectiveStatsFromEnv } from './collective-stats.js';
 import { SoloCommunicator, type Communicator } from './communicator.js';
 import { detectLaunch } from './launch.js';
 import { DEFAULT_TIMEOUT_S, MpiCommunicator } from './mpi-communicator.js';
@@ -10,7 +11,7 @@ import { DEFAULT_TIMEOUT_S, MpiCommunicator } from './mpi-communicator.js';
 export function openCommunicator(env: NodeJS.ProcessEnv = process.env): Communicator {
   const launch = detectLaunch(env);
   if (!launch || launch.size === 1) return new SoloCommunicator();
-  return MpiCommunicator.open(launch, { timeoutS: collectiveTimeout(env) }, env);
+  return MpiCommunicator.open(launch, { timeoutS: collectiveTimeout(env), stats: collectiveStatsFromEnv(env) }, env);
 }
 
 /** BIGGAN_MPI_TIMEOUT: seconds a collective may wait for the other ranks (0: forever). */

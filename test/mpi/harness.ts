@@ -161,7 +161,17 @@ async function open(): Promise<Record<string, unknown>> {
   return out;
 }
 
-const SCENARIOS: Record<string, () => Promise<unknown>> = { collectives, 'killed-rank': killedRank, 'silent-rank': silentRank, bandwidth, open, 'cross-replica-bn': crossReplicaBn };
+/** one call of each kind, for BIGGAN_MPI_STATS */
+async function recorded(): Promise<Record<string, unknown>> {
+  const comm = openCommunicator();
+  await comm.allreduceSum(new Float32Array(1000));
+  await comm.broadcast(new Uint8Array(10));
+  await comm.barrier();
+  comm.close();
+  return { rank: comm.rank };
+}
+
+const SCENARIOS: Record<string, () => Promise<unknown>> = { collectives, recorded, 'killed-rank': killedRank, 'silent-rank': silentRank, bandwidth, open, 'cross-replica-bn': crossReplicaBn };
 
 if (process.argv[2] === '--run') {
   const scenario = SCENARIOS[process.argv[3]];
