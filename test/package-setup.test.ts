@@ -37,3 +37,12 @@ test("onnxruntime-node's CPU binaries ship in the package (nothing to download)"
 test('--version reads package.json', () => {
   assert.equal(packageVersion(), pkg.version);
 });
+
+test("the build leaves every package.json bin executable (`npx biggan` runs the checkout's own bin)", () => {
+  const bins = (pkg as { bin?: Record<string, string> }).bin ?? {};
+  assert.ok(Object.keys(bins).length > 0);
+  for (const [name, file] of Object.entries(bins)) {
+    const mode = fs.statSync(path.join(REPO_ROOT, file)).mode;
+    assert.ok((mode & 0o100) !== 0, `${name} (${file}) is not executable after npm run build`);
+  }
+});
