@@ -33,15 +33,6 @@ export const SNDCGAN_D_LAYERS: readonly (readonly [number, number, 1 | 2])[] = [
 
 export const SNDCGAN_LEAK = 0.1;
 
-/**
- * Convs whose output map has at most this many pixels would run as one im2col GEMM
- * (op.gemmConv2d); 0 keeps onnxruntime's Conv everywhere. Measured at 32x32, batch 64, 2 threads,
- * on a loaded machine: the 4x4 maps (16) as GEMMs cut the D step's process CPU time 4-12 %, but
- * raised its peak RSS by 154 MB (no penalty) and 455 MB (WGAN-GP), against a memory target of
- * PyTorch's; the 8x8 maps too (64) saved nothing. So off (README's landscape section).
- */
-export const SNDCGAN_GEMM_MAX_PIXELS = 0;
-
 export class SndcganDiscriminator extends Module implements DiscriminatorModel {
   readonly kind = 'sndcgan';
   readonly resolution: number;
@@ -77,8 +68,7 @@ export class SndcganDiscriminator extends Module implements DiscriminatorModel {
     op.expectShape(classIds, [n], 'discriminator class ids');
     let h = images;
     for (const conv of this.convs) {
-      const side = h.shape[2] / conv.stride;
-      h = op.leakyRelu(conv.forward(ctx, h, side * side <= SNDCGAN_GEMM_MAX_PIXELS ? 'gemm' : 'conv'), SNDCGAN_LEAK);
+      h = op.leakyRelu(conv.forward(ctx, h), SNDCGAN_LEAK);
     }
     const features = op.reshape(h, [n, -1]);
     const logit = this.linear.forward(ctx, features);
