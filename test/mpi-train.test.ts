@@ -228,21 +228,30 @@ test('Ctrl-C to mpiexec: rank 0 writes a checkpoint, every rank stops, the run r
   assert.equal(r.status, 0, r.stderr);
 });
 
-test('through npx: Hydra\'s inherited PMI socket does not survive it (one line per rank); -pmi-port works', () => {
+test('through npx, as a user runs it: the PMI socket npm does not pass on is taken from npm (both ranks train as one job); -pmi-port works too', () => {
   const npx = (pmiPort: boolean, out: string): CliResult => {
     const args = [...(pmiPort ? ['-pmi-port'] : []), '-n', '2', 'npx', '--no', '--prefix', REPO_ROOT, 'biggan', 'train', ...NET, '--steps', '1', '--out', out];
     const r = spawnSync('mpiexec', args, { encoding: 'utf8', timeout: 180_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr } as CliResult;
   };
-  const broken = npx(false, path.join(tmp, 'npx-fd'));
-  assert.notEqual(broken.status, 0);
-  const lines = broken.stderr.split('\n').filter((l) => l.startsWith('biggan: error: '));
-  assert.equal(lines.length, 2, broken.stderr);
-  for (const l of lines) assert.match(l, /^biggan: error: PMI_FD=\d+, the connection to mpiexec, is not open in this process: .*mpiexec -pmi-port -n N npx biggan/);
-  assert.equal(fs.existsSync(path.join(tmp, 'npx-fd')), false);
-  const ok = npx(true, path.join(tmp, 'npx-port'));
-  assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stderr, /img\/s on 2 ranks/, 'the two processes trained as one job');
+  for (const [pmiPort, name] of [[false, 'npx-fd'], [true, 'npx-port']] as const) {
+    const r = npx(pmiPort, path.join(tmp, name));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /img\/s on 2 ranks/, 'the two processes trained as one job');
+    assert.equal(readTrainingCheckpoint(path.join(tmp, name, 'checkpoint.safetensors')).meta.step, 1);
+  }
   assert.deepEqual(detectLaunch({ PMI_PORT: 'host:4000', PMI_ID: '1' }), { launcher: 'pmi', rank: 1, size: null });
-  assert.equal(readTrainingCheckpoint(path.join(tmp, 'npx-port', 'checkpoint.safetensors')).meta.step, 1);
+});
+
+test('a wrapper that closes the PMI socket everywhere: one line per rank naming the fix, nothing written', () => {
+  const out = path.join(tmp, 'closed-fd');
+  // the shell closes the inherited socket and execs biggan, so no process above it holds the socket
+  const script = `eval "exec $PMI_FD>&-"; exec node ${JSON.stringify(CLI)} "$@"`;
+  const args = ['-n', '2', 'sh', '-c', script, 'sh', 'train', ...NET, '--steps', '1', '--out', out];
+  const r = spawnSync('mpiexec', args, { encoding: 'utf8', timeout: 180_000 });
+  assert.notEqual(r.status, 0);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('biggan: error: '));
+  assert.equal(lines.length, 2, r.stderr);
+  for (const l of lines) assert.match(l, /^biggan: error: PMI_FD=\d+, the connection to mpiexec, is not open in this process and no parent process holds it: .*mpiexec -pmi-port -n N/);
+  assert.equal(fs.existsSync(out), false);
 });

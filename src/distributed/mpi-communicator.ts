@@ -13,6 +13,7 @@ import type { CollectiveStats } from './collective-stats.js';
 import type { CollectiveOptions, Communicator, ReduceBuffer } from './communicator.js';
 import type { Launch } from './launch.js';
 import { loadMpiLibrary, type MpiLibrary } from './mpi-library.js';
+import { ensurePmiConnection } from './pmi-connection.js';
 import {
   MPI_BYTE, MPI_COMM_WORLD, MPI_DOUBLE, MPI_ERRORS_RETURN, MPI_FLOAT, MPI_IN_PLACE,
   MPI_MAX_ERROR_STRING, MPI_SUCCESS, MPI_SUM, MPI_THREAD_MULTIPLE,
@@ -76,7 +77,7 @@ export class MpiCommunicator implements Communicator {
     if (launch.launcher === 'open-mpi') {
       throw new UserError(`started by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE=${launch.size}), but ${mpi.description} is MPICH: launch with MPICH's mpiexec (Debian/Ubuntu: apt-get install mpich)`);
     }
-    checkPmiConnection(env);
+    ensurePmiConnection(env);
     const flag = [0];
     mpi.Initialized(flag);
     if (flag[0] === 0) {
@@ -164,26 +165,5 @@ export class MpiCommunicator implements Communicator {
     const len = [0];
     if (this.mpi.Error_string(code, text, len) !== MPI_SUCCESS) return `MPI error ${code}`;
     return text.subarray(0, len[0]).toString('utf8').replace(/\s+/g, ' ').trim();
-  }
-}
-
-/**
- * Hydra's default hands each rank its connection to the launcher as an inherited socket
- * (PMI_FD). A wrapper between mpiexec and biggan that does not pass extra descriptors on
- * (npx: npm starts the bin in a process of its own) leaves the variable naming a closed or
- * unrelated descriptor, and MPI_Init fails with pages of PMI errors: one line instead.
- * PMI_PORT (`mpiexec -pmi-port`) is a TCP address in the environment, which survives any wrapper.
- */
-function checkPmiConnection(env: NodeJS.ProcessEnv): void {
-  const raw = env.PMI_FD;
-  if (raw === undefined || env.PMI_PORT !== undefined || !/^\d+$/.test(raw)) return;
-  let socket = false;
-  try {
-    socket = fs.fstatSync(Number(raw)).isSocket();
-  } catch {
-    // not open in this process
-  }
-  if (!socket) {
-    throw new UserError(`PMI_FD=${raw}, the connection to mpiexec, is not open in this process: a wrapper between mpiexec and biggan closed it (npx does); launch with \`mpiexec -pmi-port -n N npx biggan ...\`, or start the biggan script itself under mpiexec`);
   }
 }
