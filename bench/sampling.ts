@@ -7,8 +7,10 @@
  * `npx biggan sample ...`, and through the direct entry point (the same without npx's
  * start-up), after one untimed run that fills the optimized-graph cache; PyTorch as
  * `torch_ref.py time-sample` in its fastest settings (checked once per bench run).
- * Steady state: one batch of 8 after warm-up; ours through Sampler on the loaded model,
- * PyTorch's from time-sample's per-batch times of the N = 32 run (batches 2-4, median).
+ * Ours at `biggan sample`'s default batch (sample/default-batch.ts); PyTorch at the batch among
+ * 1, 2, 8 and N that generated fastest in this run. Steady state: 8 images after warm-up; ours
+ * through Sampler on the loaded model, PyTorch's 8 x its per-image time in batches 2.. of the
+ * N = 32 run (median).
  * Every figure is the median over interleaved rounds (ours, PyTorch, ours, PyTorch, ...).
  */
 import fs from 'node:fs';
@@ -16,10 +18,14 @@ import path from 'node:path';
 import { readNpy } from '../src/io/npy.js';
 import { loadGenerator } from '../src/models/checkpoint.js';
 import { Sampler } from '../src/sample/sampler.js';
+import { defaultSampleBatch } from '../src/sample/default-batch.js';
 import { generatorFlopsPerImage } from './flops.js';
 import { directEntry, interleaved, markdownTable, measureProcess, median, ProcessMeasurement, rates, runTorchRef, torchRef } from './measure.js';
 
-const BATCH = 8;
+/** images of the steady-state figure, and of the thread check of PyTorch's settings */
+const STEADY_N = 8;
+/** what `npx biggan sample` takes at 128x128 when no --batch is given */
+const OURS_BATCH = defaultSampleBatch(128);
 const TRUNCATION = '0.4';
 
 interface TimeSample {
@@ -54,28 +60,32 @@ function torchSample(weights: string, config: string, n: number, batch: number, 
   ]);
 }
 
-/** torch_ref's fastest settings here: 1 or 2 threads (N = 8), then batch 8 or N (N = 32), by generation time. */
+/** torch_ref's fastest settings here: 1 or 2 threads (N = 8, batch 8), then per N the batch among 1, 2, 8 and N, by generation time. */
 function torchBest(weights: string, config: string, counts: number[], out: string): TorchSettings {
   const gen = (n: number, b: number, t: number): number => torchSample(weights, config, n, b, t, out).j.gen_s;
-  const [t1, t2] = [gen(BATCH, BATCH, 1), gen(BATCH, BATCH, 2)];
+  const [t1, t2] = [gen(STEADY_N, STEADY_N, 1), gen(STEADY_N, STEADY_N, 2)];
   const threads = t1 < t2 ? 1 : 2;
-  const big = Math.max(...counts);
-  const wholeBatchWins = big > BATCH && gen(big, big, threads) < gen(big, BATCH, threads);
-  const batch = (n: number): number => (wholeBatchWins ? n : BATCH);
-  return { threads, batch, label: `mode fast, channels_last, ${threads} thread${threads > 1 ? 's' : ''}, batch ${wholeBatchWins ? 'N' : BATCH}` };
+  const chosen = new Map<number, number>();
+  for (const n of counts) {
+    const candidates = [...new Set([1, 2, 8, n])].filter((b) => b <= n);
+    const times = candidates.map((b) => gen(n, b, threads));
+    chosen.set(n, candidates[times.indexOf(Math.min(...times))]!);
+  }
+  const batch = (n: number): number => chosen.get(n) ?? Math.min(n, 8);
+  return { threads, batch, label: `mode fast, channels_last, ${threads} thread${threads > 1 ? 's' : ''}, batch ${counts.map((n) => `${batch(n)} at N = ${n}`).join(', ')}` };
 }
 
-/** Ours, generation only: median time of one batch after a warm-up batch. */
+/** Ours, generation only: median time of STEADY_N images at our default batch, after a warm-up. */
 async function oursSteady(sampler: Sampler, zDim: number, numClasses: number, repeats: number): Promise<number> {
-  const z = new Float32Array(BATCH * zDim).map((_, i) => Math.sin(i) * 0.4);
-  const cv = new Float32Array(BATCH * numClasses);
-  for (let i = 0; i < BATCH; i++) cv[i * numClasses + ((i * 37) % numClasses)] = 1;
-  const req = { z, classVectors: cv, n: BATCH, truncation: Number(TRUNCATION) };
-  await sampler.generate(req, BATCH);
+  const z = new Float32Array(STEADY_N * zDim).map((_, i) => Math.sin(i) * 0.4);
+  const cv = new Float32Array(STEADY_N * numClasses);
+  for (let i = 0; i < STEADY_N; i++) cv[i * numClasses + ((i * 37) % numClasses)] = 1;
+  const req = { z, classVectors: cv, n: STEADY_N, truncation: Number(TRUNCATION) };
+  await sampler.generate(req, OURS_BATCH);
   const times: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const t = performance.now();
-    await sampler.generate(req, BATCH);
+    await sampler.generate(req, OURS_BATCH);
     times.push((performance.now() - t) / 1000);
   }
   return median(times);
@@ -85,19 +95,19 @@ export async function benchSampling(outDir: string, opts: { rounds: number; ceil
   const dir = path.join(outDir, 'biggan-deep-128');
   const { weights, config } = deep128Weights(dir);
   const counts = opts.counts ?? [8, 32];
-  const steadyN = Math.max(...counts);
+  const bigN = Math.max(...counts);
   const { model } = loadGenerator(weights, config);
-  const flopsPerImage = generatorFlopsPerImage(model, BATCH);
+  const flopsPerImage = generatorFlopsPerImage(model, OURS_BATCH);
   const sampler = Sampler.of(model);
   const torchOut = path.join(dir, 'torch.npy');
   const best = torchBest(weights, config, counts, torchOut);
 
-  const cliArgs = (n: number): string[] => ['sample', '--weights', weights, '--config', config, '-n', String(n), '--batch', String(BATCH), '--truncation', TRUNCATION, '--out', path.join(dir, `ours-${n}.npy`)];
+  const cliArgs = (n: number): string[] => ['sample', '--weights', weights, '--config', config, '-n', String(n), '--truncation', TRUNCATION, '--out', path.join(dir, `ours-${n}.npy`)];
   const direct = directEntry();
-  measureProcess('npx', ['biggan', ...cliArgs(BATCH)]); // fills the optimized-graph cache (untimed)
+  measureProcess('npx', ['biggan', ...cliArgs(STEADY_N)]); // fills the optimized-graph cache (untimed)
 
   type Round = { npx: ProcessMeasurement[]; direct: ProcessMeasurement[]; steady: number };
-  type TorchRound = { runs: ProcessMeasurement[]; steady: number; shape: number[] };
+  type TorchRound = { runs: ProcessMeasurement[]; steady: number; steadyBatch: number; shape: number[] };
   const r = await interleaved(opts.rounds, {
     ours: async (): Promise<Round> => ({
       npx: counts.map((n) => measureProcess('npx', ['biggan', ...cliArgs(n)])),
@@ -106,9 +116,11 @@ export async function benchSampling(outDir: string, opts: { rounds: number; ceil
     }),
     torch: (): TorchRound => {
       const runs = counts.map((n) => torchSample(weights, config, n, best.batch(n), best.threads, torchOut));
-      // the steady batch of 8 comes from a run in batches of 8 (an extra run when N = 32 went in one batch)
-      const last = best.batch(steadyN) === BATCH ? runs[counts.indexOf(steadyN)]!.j : torchSample(weights, config, steadyN, BATCH, best.threads, torchOut).j;
-      return { runs: runs.map((x) => x.m), steady: median(last.batch_s.length > 1 ? last.batch_s.slice(1) : last.batch_s), shape: last.images_shape };
+      // PyTorch's steady per-image time: batches 2.. of the N = bigN run (an extra run in batches of 8 when that went in one batch)
+      const steadyBatch = best.batch(bigN) < bigN ? best.batch(bigN) : 8;
+      const last = steadyBatch === best.batch(bigN) ? runs[counts.indexOf(bigN)]!.j : torchSample(weights, config, bigN, steadyBatch, best.threads, torchOut).j;
+      const perImage = median(last.batch_s.slice(1)) / steadyBatch;
+      return { runs: runs.map((x) => x.m), steady: perImage * STEADY_N, steadyBatch, shape: last.images_shape };
     },
   });
   await sampler.release();
@@ -131,22 +143,23 @@ export async function benchSampling(outDir: string, opts: { rounds: number; ceil
     rows.push([`whole process: torch_ref.py time-sample (${best.label})`, n, tS, n / tS, '1x', tM, '1x', ...rates(perImages(n), tS, opts.ceiling, false)]);
   });
   const oS = median(r.ours.map((x) => x.steady)), tS = median(r.torch.map((x) => x.steady));
+  const torchSteadyBatch = r.torch[0]!.steadyBatch;
   for (const [label, s, ratio, ours] of [
-    ['steady batch of 8: biggan-ts Sampler (in process, after warm-up)', oS, `${(tS / oS).toFixed(2)}x`, true],
-    [`steady batch of 8: PyTorch (${steadyN > BATCH ? `median of batches 2-${steadyN / BATCH} of N = ${steadyN} runs in batches of 8` : `the N = ${steadyN} run's only batch, warm-up included`})`, tS, '1x', false],
+    [`steady, ${STEADY_N} images: biggan-ts Sampler in batches of ${OURS_BATCH} (\`biggan sample\`'s default at 128x128; in process, after warm-up)`, oS, `${(tS / oS).toFixed(2)}x`, true],
+    [`steady, ${STEADY_N} images: PyTorch (${STEADY_N} x the median per-image time of batches 2-${bigN / torchSteadyBatch} of N = ${bigN} runs in batches of ${torchSteadyBatch})`, tS, '1x', false],
   ] as const) {
-    rows.push([label, BATCH, s, BATCH / s, ratio, '', '', ...rates(perImages(BATCH), s, opts.ceiling, ours)]);
+    rows.push([label, STEADY_N, s, STEADY_N / s, ratio, '', '', ...rates(perImages(STEADY_N), s, opts.ceiling, ours)]);
   }
 
   // both sides made images of the expected shape (latents differ: each side draws its own)
-  const oursShape = readNpy(path.join(dir, `ours-${steadyN}.npy`)).shape;
+  const oursShape = readNpy(path.join(dir, `ours-${bigN}.npy`)).shape;
   const torchShape = r.torch[0]!.shape;
-  const ok = oursShape.length === 4 && torchShape.length === 4 && oursShape[0] === steadyN && torchShape[0] === steadyN && [...oursShape, ...torchShape].filter((d) => d === 128).length === 4;
+  const ok = oursShape.length === 4 && torchShape.length === 4 && oursShape[0] === bigN && torchShape[0] === bigN && [...oursShape, ...torchShape].filter((d) => d === 128).length === 4;
   notes.push(
     `${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''}, medians. Ratio = PyTorch's time / ours (above 1: ours faster); memory ratio = our peak RSS / PyTorch's. ` +
       `Model GFLOP/s from ${(flopsPerImage.model / 1e9).toFixed(2)} GFLOP per image (2 x multiply-accumulates of the generator's Conv/MatMul nodes, upsampling before its convs, as PyTorch runs it); ` +
       `our graph executes ${(flopsPerImage.executed / 1e9).toFixed(2)} GFLOP per image (those convs at low resolution), and our share of the ${opts.ceiling.toFixed(0)} GFLOP/s ceiling is computed from that. ` +
-      `PyTorch settings chosen by a check in this run (1 vs 2 threads at N = 8, batch 8 vs N at N = ${steadyN}). PyTorch's per-batch time includes drawing the latents and the uint8 conversion; ours is the Sampler's generate (float output). ` +
+      `PyTorch settings chosen by a check in this run (1 vs 2 threads at N = ${STEADY_N}, then per N the batch among 1, 2, 8 and N); ours: \`biggan sample\`'s defaults (batch ${OURS_BATCH} at 128x128, onnxruntime's threads). PyTorch's per-batch time includes drawing the latents and the uint8 conversion; ours is the Sampler's generate (float output). ` +
       `Output shapes: ours [${oursShape}], PyTorch [${torchShape}] (NHWC uint8)${ok ? '' : ' -- UNEXPECTED'}.`,
   );
   const table = markdownTable(['run', 'images', 's', 'images/s', 'ratio (PyTorch s / ours)', 'peak RSS MiB', 'memory ratio (ours / PyTorch)', 'model GFLOP/s', 'executed share of ceiling'], rows);

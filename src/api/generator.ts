@@ -13,6 +13,7 @@ import { UserError } from '../errors.js';
 import { regularFileSize } from '../io/read-file.js';
 import { Rng } from '../random/rng.js';
 import { classLabel, resolveClasses } from '../sample/class-lookup.js';
+import { defaultSampleBatch } from '../sample/default-batch.js';
 import { GraphCache } from '../sample/graph-cache.js';
 import { type InterpolationKind, interpolationInputs } from '../sample/interpolation.js';
 import { type GeneratorInfo, type InputNames, type SampleInputOptions, type SampleInputs, API_NAMES, latentStyle, sampleInputs } from '../sample/sample-inputs.js';
@@ -37,7 +38,7 @@ export interface LoadGeneratorOptions {
 }
 
 export interface SampleOptions extends SampleInputOptions {
-  /** Images per forward pass (default 8). */
+  /** Images per forward pass (default: about 32K pixels per batch, 2 at 128x128, 32 at 32x32: sample/default-batch.ts). */
   batch?: number;
   /** Called after each batch. */
   onProgress?: (done: number, total: number) => void;
@@ -70,8 +71,8 @@ export interface Images {
   readonly labels: string[];
 }
 
-function checkBatch(batch: number | undefined): number {
-  const b = batch ?? 8;
+function checkBatch(batch: number | undefined, resolution: number): number {
+  const b = batch ?? defaultSampleBatch(resolution);
   if (!(Number.isInteger(b) && b > 0)) throw new UserError(`batch must be a positive integer, got ${b}`);
   return b;
 }
@@ -89,14 +90,14 @@ export class Generator {
 
   /** Images for latents and classes drawn as `biggan sample` draws them (or given exactly as z / classVector). */
   async sample(opts: SampleOptions = {}, names: InputNames = API_NAMES): Promise<Images> {
-    const batch = checkBatch(opts.batch);
+    const batch = checkBatch(opts.batch, this.info.resolution);
     return this.run(sampleInputs(this.info, opts, names), batch, opts.onProgress);
   }
 
   /** An interpolation sheet's images: `rows` rows of `steps` images each (the paper's Figures 8 and 11). */
   async interpolate(opts: InterpolateOptions = {}): Promise<Images> {
     const info = this.info;
-    const batch = checkBatch(opts.batch);
+    const batch = checkBatch(opts.batch, info.resolution);
     const kind = opts.kind ?? 'z';
     if (kind !== 'z' && kind !== 'class' && kind !== 'both') throw new UserError(`interpolation kind must be z, class or both, got ${String(kind)}`);
     const steps = opts.steps ?? 8;

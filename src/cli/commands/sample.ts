@@ -19,7 +19,7 @@ interface SampleOptions {
   truncation?: number;
   n?: number;
   seed: number;
-  batch: number;
+  batch?: number;
   out: string;
   threads?: number;
   interpolate?: InterpolationKind | true;
@@ -40,7 +40,7 @@ export function registerSample(program: Command): void {
     .option('--truncation <t>', 'truncation: BigGAN-deep (0, 1] scales z and selects BN statistics; BigGAN resamples |z| > t', finiteNumber)
     .option('-n, --n <count>', 'number of images (default: rows of --z / --class-vector, else number of classes given, else 8)', positiveInt)
     .option('--seed <s>', 'seed for latents and random classes', nonNegativeInt, 0)
-    .option('--batch <b>', 'images per forward pass', positiveInt, 8)
+    .option('--batch <b>', 'images per forward pass (default: about 32K pixels per batch: 2 at 128x128, 32 at 32x32, 1 from 256x256)', positiveInt)
     .requiredOption('--out <file>', 'output: .png (labelled sheet) or .npy (float32 NCHW in [-1, 1])')
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
     .addOption(new Option('--interpolate [kind]', 'interpolation sheet: each row walks from one endpoint to another').choices(['z', 'class', 'both']))
