@@ -20,6 +20,7 @@ import { openDataset } from '../src/data/prepared-dataset.js';
 import { readCollectiveStats, type CollectiveCall } from '../src/distributed/collective-stats.js';
 import type { TrainFlags } from '../src/train/run/config.js';
 import { readRunLog } from '../src/train/run/run-log.js';
+import { MPICH } from '../test/mpi/launchers.js';
 import { trainingIterationFlops } from './flops.js';
 import { watchOtherLoad } from './machine-load.js';
 import { benchQueue } from './queue.js';
@@ -118,7 +119,7 @@ function runMode(mode: Mode, steps: number, outDir: string, data: string[], env:
   fs.rmSync(dir, { recursive: true, force: true });
   const stats = path.join(outDir, 'distributed-mpi-stats');
   const train = [CLI, 'train', '--out', dir, ...RECIPE_ARGS, ...data, '--batch', String(mode.batch), '--threads', String(mode.threads), '--steps', String(steps), ...mode.extra];
-  const [cmd, args] = mode.ranks === 1 ? [process.execPath, train] : ['mpiexec', ['-n', String(mode.ranks), process.execPath, ...train]];
+  const [cmd, args] = mode.ranks === 1 ? [process.execPath, train] : [MPICH.command, ['-n', String(mode.ranks), process.execPath, ...train]];
   const r = spawnSync(cmd, args, { env: mode.ranks === 1 ? env : { ...env, BIGGAN_MPI_STATS: stats }, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   if (r.status !== 0) throw new Error(`bench distributed: ${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   const seconds = readRunLog(path.join(dir, 'log.jsonl'))

@@ -77,6 +77,33 @@ test('a stale lock (killed process, reused pid, damaged file) never blocks a res
   assert.ok(!fs.existsSync(dir.lockFile));
 });
 
+test('a lock held by a zombie (exited, not yet reaped) is stale', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  // `sleep 0 &` exits at once; its parent then becomes `sleep 5`, which never reaps it
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d)))));
+    const state = () => {
+      const stat = fs.readFileSync(`/proc/${zombie}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    };
+    const deadline = Date.now() + 5000;
+    while (state()[0] !== 'Z') {
+      assert.ok(Date.now() < deadline, 'no zombie within 5 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const dir = new RunDir(path.join(tmp, 'zombie'));
+    dir.create();
+    // the zombie's own pid and start time, as its lock would hold them
+    fs.writeFileSync(dir.lockFile, `${zombie} ${state()[19]}\n`);
+    assert.equal(dir.holder(), null);
+    dir.lock();
+    assert.equal(dir.holder(), process.pid);
+    dir.unlock();
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
+
 test('RunDir.removeIfEmpty removes only the empty folders it created', () => {
   const parent = path.join(tmp, 'parent');
   const d = new RunDir(path.join(parent, 'run'));

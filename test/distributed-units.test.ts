@@ -5,7 +5,7 @@ import { detectLaunch } from '../src/distributed/launch.js';
 import { perRankBatch, rankSlice } from '../src/distributed/batch-split.js';
 import { collectiveTimeout } from '../src/distributed/open-communicator.js';
 import { DEFAULT_TIMEOUT_S } from '../src/distributed/mpi-communicator.js';
-import { loadMpiLibrary } from '../src/distributed/mpi-library.js';
+import { abisFor, loadMpiLibrary } from '../src/distributed/mpi-library.js';
 import { assertUserError } from './assert-user-error.js';
 
 test('launch detection: Hydra/PMI, Open MPI, Slurm job steps, plain processes', () => {
@@ -19,6 +19,16 @@ test('launch detection: Hydra/PMI, Open MPI, Slurm job steps, plain processes', 
   assertUserError(() => detectLaunch({ PMI_RANK: '0' }), /^PMI_SIZE=\(unset\) is not a count/);
   assertUserError(() => detectLaunch({ PMI_RANK: 'x', PMI_SIZE: '2' }), /^PMI_RANK=x is not a count/);
   assertUserError(() => detectLaunch({ PMI_RANK: '0', PMI_SIZE: '0' }), /^PMI_SIZE=0 is not a count/);
+});
+
+test('the library a launch loads: Open MPI for its mpirun, the MPICH ABI for PMI, either for srun (PMIx: Open MPI first)', () => {
+  assert.deepEqual(abisFor(detectLaunch({ OMPI_COMM_WORLD_RANK: '0', OMPI_COMM_WORLD_SIZE: '2', PMIX_RANK: '0' })), ['open-mpi']);
+  assert.deepEqual(abisFor(detectLaunch({ PMI_RANK: '1', PMI_SIZE: '4', PMI_FD: '6' })), ['mpich']);
+  assert.deepEqual(abisFor(detectLaunch({ PMI_PORT: 'host:4000', PMI_ID: '1' })), ['mpich']);
+  const step = { SLURM_PROCID: '3', SLURM_STEP_NUM_TASKS: '8', SLURM_STEP_ID: '0' };
+  assert.deepEqual(abisFor(detectLaunch(step), step), ['mpich', 'open-mpi']);
+  const pmix = { ...step, PMIX_RANK: '3' };
+  assert.deepEqual(abisFor(detectLaunch(pmix), pmix), ['open-mpi', 'mpich']);
 });
 
 test('a batch splits over ranks into contiguous slices, or fails in one line', () => {

@@ -3,7 +3,8 @@
  * and the synthetic data: the checkpoint equals, bit for bit, one process's with the two
  * ranks' micro-batches as accumulations; a run resumes on another number of ranks as the
  * one process would; a killed rank ends the job with the last checkpoint intact and
- * resumable; launches that cannot work are one-line errors.
+ * resumable; launches that cannot work are one-line errors. MPICH's mpiexec throughout
+ * (test/mpi/launchers.ts), and Open MPI's for the equality, a killed rank and `npx`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { biggan, CLI, type CliResult } from './cli-helpers.js';
 import { REPO_ROOT } from './fixture-paths.js';
 import { detectLaunch } from '../src/distributed/launch.js';
 import { assertSameCheckpointTensors } from './checkpoint-compare.js';
+import { MPICH, OPEN_MPI, missing, mpiexecArgs, type MpiLauncher } from './mpi/launchers.js';
 import { readTrainingCheckpoint } from '../src/train/run/train-checkpoint.js';
 import { readRunLog } from '../src/train/run/run-log.js';
 
@@ -24,11 +26,10 @@ const RUN = [...NET, '--checkpoint-every', '2', '--sv-every', '2', '--sample-eve
 /** what 2 ranks with --batch 2 are to one process */
 const ONE_PROCESS = ['--d-accumulations', '2', '--g-accumulations', '2'];
 
-function mpiexec(ranks: number, args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync('mpiexec', ['-n', String(ranks), process.execPath, CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    assert.fail('mpiexec not found: these tests need MPICH (Debian/Ubuntu: apt-get install mpich; .ci/run installs it)');
-  }
+function mpiexec(ranks: number, args: string[], env: Record<string, string> = {}, launcher: MpiLauncher = MPICH): CliResult {
+  const [cmd, cmdArgs] = mpiexecArgs(launcher, ranks, [process.execPath, CLI, ...args]);
+  const r = spawnSync(cmd, cmdArgs, { encoding: 'utf8', env: { ...process.env, ...launcher.env, ...env }, timeout: 180_000 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') assert.fail(missing(launcher));
   return { status: r.status, stdout: r.stdout, stderr: r.stderr } as CliResult;
 }
 
@@ -40,12 +41,19 @@ function trainLosses(dir: string): unknown[][] {
 
 const single4 = path.join(tmp, 'single-4');
 
-test('2 ranks with --batch B = one process with --batch B and 2 D and G accumulations, bit for bit', () => {
+/** the one process that 2 ranks × 3 steps equal (trained once, for both launchers) */
+function singleThree(): string {
   const one = path.join(tmp, 'single-3');
-  const two = path.join(tmp, 'ranks-3');
-  const a = biggan(['train', ...RUN, ...ONE_PROCESS, '--steps', '3', '--out', one]);
-  assert.equal(a.status, 0, a.stderr);
-  const b = mpiexec(2, ['train', ...RUN, '--steps', '3', '--out', two]);
+  if (!fs.existsSync(path.join(one, 'checkpoint.safetensors'))) {
+    const a = biggan(['train', ...RUN, ...ONE_PROCESS, '--steps', '3', '--out', one]);
+    assert.equal(a.status, 0, a.stderr);
+  }
+  return one;
+}
+
+function equalsOneProcess(launcher: MpiLauncher, two: string): void {
+  const one = singleThree();
+  const b = mpiexec(2, ['train', ...RUN, '--steps', '3', '--out', two], {}, launcher);
   assert.equal(b.status, 0, b.stderr);
   const ck = assertSameCheckpointTensors(one, two, 'between 2 ranks and one process');
   assert.deepEqual(ck.meta.config, readTrainingCheckpoint(path.join(one, 'checkpoint.safetensors')).meta.config, 'the stored config is the one process\'s');
@@ -55,7 +63,11 @@ test('2 ranks with --batch B = one process with --batch B and 2 D and G accumula
   assert.equal(b.stderr.match(/^trained to step 3/gm)?.length, 1, b.stderr);
   assert.match(b.stderr, /img\/s on 2 ranks/);
   assert.doesNotMatch(b.stderr, /error/i);
-});
+}
+
+test('2 ranks with --batch B = one process with --batch B and 2 D and G accumulations, bit for bit', () => equalsOneProcess(MPICH, path.join(tmp, 'ranks-3')));
+
+test('Open MPI: 2 ranks with --batch B = one process with --batch B and 2 D and G accumulations, bit for bit', { skip: OPEN_MPI.skip }, () => equalsOneProcess(OPEN_MPI, path.join(tmp, 'ompi-ranks-3')));
 
 test('resume on another number of ranks: 1 process then 2 ranks, and 2 ranks then 1 process, end as one process straight through', () => {
   assert.equal(biggan(['train', ...RUN, ...ONE_PROCESS, '--steps', '4', '--out', single4]).status, 0);
@@ -93,15 +105,15 @@ test('no MPI library under mpiexec: one line per rank', () => {
   assert.equal(fs.existsSync(path.join(tmp, 'nolib')), false);
 });
 
-/** pid of the process of `rank` running the CLI into `out` (read from /proc: its PMI_RANK) */
-function rankPid(out: string, rank: number): number | null {
+/** pid of the process of `rank` running the CLI into `out` (read from /proc: its rank variable) */
+function rankPid(out: string, rank: number, launcher: MpiLauncher): number | null {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       if (!cmd.includes(CLI) || !cmd.includes(out)) continue;
       const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (env.includes(`PMI_RANK=${rank}`)) return Number(entry);
+      if (env.includes(`${launcher.rankVar}=${rank}`)) return Number(entry);
     } catch {
       // gone meanwhile, or not ours
     }
@@ -109,9 +121,9 @@ function rankPid(out: string, rank: number): number | null {
   return null;
 }
 
-test('a rank killed mid-run: the job stops within seconds, the last checkpoint loads and the run resumes from it', async () => {
-  const dir = path.join(tmp, 'killed');
-  const job = spawn('mpiexec', ['-n', '2', process.execPath, CLI, 'train', ...RUN, '--steps', '400', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function killedRank(launcher: MpiLauncher, dir: string): Promise<void> {
+  const [cmd, args] = mpiexecArgs(launcher, 2, [process.execPath, CLI, 'train', ...RUN, '--steps', '400', '--out', dir]);
+  const job = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...launcher.env } });
   let stderr = '';
   job.stderr.on('data', (d) => (stderr += d));
   job.stdout.on('data', (d) => (stderr += d));
@@ -122,7 +134,7 @@ test('a rank killed mid-run: the job stops within seconds, the last checkpoint l
     assert.ok(Date.now() < deadline, `no checkpoint within 120 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  const pid = rankPid(dir, 1);
+  const pid = rankPid(dir, 1, launcher);
   assert.ok(pid, 'rank 1 not found');
   const killedAt = performance.now();
   process.kill(pid, 'SIGKILL');
@@ -132,13 +144,17 @@ test('a rank killed mid-run: the job stops within seconds, the last checkpoint l
   const seconds = (performance.now() - killedAt) / 1000;
   assert.notEqual(code, 0);
   assert.ok(seconds < 30, `the job took ${seconds} s to stop`);
-  assert.match(stderr, /Killed \(signal 9\)|killed|KILLED/, stderr);
+  assert.match(stderr, launcher.killed, stderr);
   const ck = readTrainingCheckpoint(path.join(dir, 'checkpoint.safetensors'));
   assert.ok(ck.meta.step >= 2 && ck.meta.step < 400, `checkpoint at step ${ck.meta.step}`);
-  const r = mpiexec(2, ['train', '--out', dir, '--resume', '--steps', String(ck.meta.step + 2)]);
+  const r = mpiexec(2, ['train', '--out', dir, '--resume', '--steps', String(ck.meta.step + 2)], {}, launcher);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readTrainingCheckpoint(path.join(dir, 'checkpoint.safetensors')).meta.step, ck.meta.step + 2);
-});
+}
+
+test('a rank killed mid-run: the job stops within seconds, the last checkpoint loads and the run resumes from it', () => killedRank(MPICH, path.join(tmp, 'killed')));
+
+test('Open MPI: a rank killed mid-run stops the job within seconds; the last checkpoint resumes', { skip: OPEN_MPI.skip }, () => killedRank(OPEN_MPI, path.join(tmp, 'ompi-killed')));
 
 /**
  * Two runs' checkpoints within float summation tolerance, relative to each tensor's largest
@@ -204,7 +220,7 @@ test('--cross-replica-bn in a plain process: accepted, no effect', () => {
 
 test('Ctrl-C to mpiexec: rank 0 writes a checkpoint, every rank stops, the run resumes', async () => {
   const dir = path.join(tmp, 'interrupted');
-  const job = spawn('mpiexec', ['-n', '2', process.execPath, CLI, 'train', ...NET, '--steps', '3000', '--checkpoint-every', '1000', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const job = spawn(MPICH.command, ['-n', '2', process.execPath, CLI, 'train', ...NET, '--steps', '3000', '--checkpoint-every', '1000', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   job.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => job.on('exit', (code) => resolve(code)));
@@ -231,7 +247,7 @@ test('Ctrl-C to mpiexec: rank 0 writes a checkpoint, every rank stops, the run r
 test('through npx, as a user runs it: the PMI socket npm does not pass on is taken from npm (both ranks train as one job); -pmi-port works too', () => {
   const npx = (pmiPort: boolean, out: string): CliResult => {
     const args = [...(pmiPort ? ['-pmi-port'] : []), '-n', '2', 'npx', '--no', '--prefix', REPO_ROOT, 'biggan', 'train', ...NET, '--steps', '1', '--out', out];
-    const r = spawnSync('mpiexec', args, { encoding: 'utf8', timeout: 180_000 });
+    const r = spawnSync(MPICH.command, args, { encoding: 'utf8', timeout: 180_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr } as CliResult;
   };
   for (const [pmiPort, name] of [[false, 'npx-fd'], [true, 'npx-port']] as const) {
@@ -243,12 +259,21 @@ test('through npx, as a user runs it: the PMI socket npm does not pass on is tak
   assert.deepEqual(detectLaunch({ PMI_PORT: 'host:4000', PMI_ID: '1' }), { launcher: 'pmi', rank: 1, size: null });
 });
 
+test('Open MPI through npx, as a user runs it: its PMIx connection is in the environment, which npx passes on; both ranks train as one job', { skip: OPEN_MPI.skip }, () => {
+  const out = path.join(tmp, 'ompi-npx');
+  const [cmd, args] = mpiexecArgs(OPEN_MPI, 2, ['npx', '--no', '--prefix', REPO_ROOT, 'biggan', 'train', ...NET, '--steps', '1', '--out', out]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...OPEN_MPI.env }, timeout: 180_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /img\/s on 2 ranks/, 'the two processes trained as one job');
+  assert.equal(readTrainingCheckpoint(path.join(out, 'checkpoint.safetensors')).meta.step, 1);
+});
+
 test('a wrapper that closes the PMI socket everywhere: one line per rank naming the fix, nothing written', () => {
   const out = path.join(tmp, 'closed-fd');
   // the shell closes the inherited socket and execs biggan, so no process above it holds the socket
   const script = `eval "exec $PMI_FD>&-"; exec node ${JSON.stringify(CLI)} "$@"`;
   const args = ['-n', '2', 'sh', '-c', script, 'sh', 'train', ...NET, '--steps', '1', '--out', out];
-  const r = spawnSync('mpiexec', args, { encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(MPICH.command, args, { encoding: 'utf8', timeout: 180_000 });
   assert.notEqual(r.status, 0);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('biggan: error: '));
   assert.equal(lines.length, 2, r.stderr);

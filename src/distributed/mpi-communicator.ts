@@ -5,7 +5,9 @@
  * launcher missed) into MPI_Abort with a message, after BIGGAN_MPI_TIMEOUT seconds. Errors
  * come back as codes (MPI_ERRORS_RETURN) and become one-line RankFailures. A rank killed
  * outright is the launcher's to handle: Hydra's mpiexec kills the others at once
- * (measured: exit within 0.1 s, "BAD TERMINATION ... Killed (signal 9)").
+ * (measured: exit within 0.1 s, "BAD TERMINATION ... Killed (signal 9)"), and so does Open
+ * MPI's mpirun ("... exited on signal 9 (Killed)"). The handles come with the library
+ * (MPICH's ints or Open MPI's addresses: mpi-library.ts).
  */
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
@@ -14,10 +16,7 @@ import type { CollectiveOptions, Communicator, ReduceBuffer } from './communicat
 import type { Launch } from './launch.js';
 import { loadMpiLibrary, type MpiLibrary } from './mpi-library.js';
 import { ensurePmiConnection } from './pmi-connection.js';
-import {
-  MPI_BYTE, MPI_COMM_WORLD, MPI_DOUBLE, MPI_ERRORS_RETURN, MPI_FLOAT, MPI_IN_PLACE,
-  MPI_MAX_ERROR_STRING, MPI_SUCCESS, MPI_SUM, MPI_THREAD_MULTIPLE,
-} from './mpich-abi.js';
+import { MPI_SUCCESS } from './mpich-abi.js';
 
 /** A collective failed on this rank (a peer died, the network went away): one line, not a bug. */
 export class RankFailure extends UserError {
@@ -60,8 +59,8 @@ export class MpiCommunicator implements Communicator {
     this.stats = options.stats;
     const rank = [0];
     const size = [0];
-    this.check(mpi.Comm_rank(MPI_COMM_WORLD, rank), 'MPI_Comm_rank');
-    this.check(mpi.Comm_size(MPI_COMM_WORLD, size), 'MPI_Comm_size');
+    this.check(mpi.Comm_rank(mpi.handles.COMM_WORLD, rank), 'MPI_Comm_rank');
+    this.check(mpi.Comm_size(mpi.handles.COMM_WORLD, size), 'MPI_Comm_size');
     this.rank = rank[0];
     this.size = size[0];
     if ((launch.size !== null && this.size !== launch.size) || this.rank !== launch.rank) {
@@ -72,39 +71,37 @@ export class MpiCommunicator implements Communicator {
 
   /** MPI_Init_thread for a launched process; a one-line UserError for a library that cannot serve. */
   static open(launch: Launch, options: MpiOptions, env: NodeJS.ProcessEnv = process.env): MpiCommunicator {
-    const mpi = loadMpiLibrary(env);
-    // loadMpiLibrary refuses Open MPI's library, so Open MPI's launcher cannot work: say so before MPI_Init
-    if (launch.launcher === 'open-mpi') {
-      throw new UserError(`started by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE=${launch.size}), but ${mpi.description} is MPICH: launch with MPICH's mpiexec (Debian/Ubuntu: apt-get install mpich)`);
-    }
+    // the library that can join this launcher, or one line before MPI_Init
+    const mpi = loadMpiLibrary(env, launch);
     ensurePmiConnection(env);
     const flag = [0];
     mpi.Initialized(flag);
     if (flag[0] === 0) {
       const provided = [0];
-      const code = mpi.Init_thread(null, null, MPI_THREAD_MULTIPLE, provided);
+      const code = mpi.Init_thread(null, null, mpi.threadMultiple, provided);
       if (code !== MPI_SUCCESS) throw new UserError(`MPI_Init_thread failed (code ${code}) in ${mpi.description}`);
-      if (provided[0] < MPI_THREAD_MULTIPLE) {
-        throw new UserError(`${mpi.description} provides thread level ${provided[0]}, not MPI_THREAD_MULTIPLE (3), which the collective watchdog needs`);
+      if (provided[0] < mpi.threadMultiple) {
+        throw new UserError(`${mpi.description} provides thread level ${provided[0]}, not MPI_THREAD_MULTIPLE (${mpi.threadMultiple}), which the collective watchdog needs`);
       }
     }
-    const code = mpi.Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    const code = mpi.Comm_set_errhandler(mpi.handles.COMM_WORLD, mpi.handles.ERRORS_RETURN);
     if (code !== MPI_SUCCESS) throw new UserError(`MPI_Comm_set_errhandler failed (code ${code}) in ${mpi.description}`);
     return new MpiCommunicator(mpi, launch, options);
   }
 
   allreduceSum(buf: ReduceBuffer, options?: CollectiveOptions): Promise<void> {
-    const type = buf instanceof Float32Array ? MPI_FLOAT : MPI_DOUBLE;
-    return this.chunked('MPI_Allreduce', buf, options, (chunk, done) => this.mpi.Allreduce.async(MPI_IN_PLACE, chunk, chunk.length, type, MPI_SUM, MPI_COMM_WORLD, done));
+    const h = this.mpi.handles;
+    const type = buf instanceof Float32Array ? h.FLOAT : h.DOUBLE;
+    return this.chunked('MPI_Allreduce', buf, options, (chunk, done) => this.mpi.Allreduce.async(h.IN_PLACE, chunk, chunk.length, type, h.SUM, h.COMM_WORLD, done));
   }
 
   broadcast(buf: Uint8Array, root = 0, options?: CollectiveOptions): Promise<void> {
     if (!Number.isInteger(root) || root < 0 || root >= this.size) throw new RangeError(`broadcast root ${root} is not a rank of ${this.size}`);
-    return this.chunked('MPI_Bcast', buf, options, (chunk, done) => this.mpi.Bcast.async(chunk, chunk.length, MPI_BYTE, root, MPI_COMM_WORLD, done));
+    return this.chunked('MPI_Bcast', buf, options, (chunk, done) => this.mpi.Bcast.async(chunk, chunk.length, this.mpi.handles.BYTE, root, this.mpi.handles.COMM_WORLD, done));
   }
 
   barrier(options?: CollectiveOptions): Promise<void> {
-    return this.enqueue('MPI_Barrier', 0, options, (done) => this.mpi.Barrier.async(MPI_COMM_WORLD, done));
+    return this.enqueue('MPI_Barrier', 0, options, (done) => this.mpi.Barrier.async(this.mpi.handles.COMM_WORLD, done));
   }
 
   abort(message: string, exitCode = 1): never {
@@ -112,7 +109,7 @@ export class MpiCommunicator implements Communicator {
     // Hydra forwards a rank's stderr through its proxy, and the abort's kill can overtake the
     // line (measured: 1 of 3 aborts lost it): a moment for it to pass first
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ABORT_FLUSH_MS);
-    this.mpi.Abort(MPI_COMM_WORLD, exitCode);
+    this.mpi.Abort(this.mpi.handles.COMM_WORLD, exitCode);
     // MPI_Abort does not return; should a library return anyway, nothing may go on
     process.exit(exitCode);
   }
@@ -161,7 +158,7 @@ export class MpiCommunicator implements Communicator {
   }
 
   private errorString(code: number): string {
-    const text = Buffer.alloc(MPI_MAX_ERROR_STRING);
+    const text = Buffer.alloc(this.mpi.maxErrorString);
     const len = [0];
     if (this.mpi.Error_string(code, text, len) !== MPI_SUCCESS) return `MPI error ${code}`;
     return text.subarray(0, len[0]).toString('utf8').replace(/\s+/g, ' ').trim();

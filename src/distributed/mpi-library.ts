@@ -1,18 +1,39 @@
 /**
  * Finds and binds the system's MPI C library through koffi (no compiled addon of our own).
- * BIGGAN_LIBMPI names the library to use (a path or a soname); otherwise the sonames of
- * the MPICH ABI are tried (libmpi.so.12: MPICH's own builds, Intel MPI, MVAPICH, Cray;
- * libmpich.so.12: Debian's and Ubuntu's MPICH), then Open MPI's libmpi.so.40 only to say
- * that it is not supported: its handles are pointers to library symbols, not the MPICH
- * ABI's constant ints (mpich-abi.ts).
+ * Two ABIs are spoken: MPICH's, whose handles are constant ints (mpich-abi.ts: libmpi.so.12
+ * of MPICH's own builds, Intel MPI, MVAPICH, Cray; libmpich.so.12 of Debian's and Ubuntu's
+ * MPICH), and Open MPI's, whose handles are addresses of library globals (open-mpi-abi.ts:
+ * libmpi.so.40). The launcher decides which: ranks started by Open MPI's mpirun can only
+ * join through Open MPI's library, ranks started by a PMI launcher (Hydra, srun --mpi=pmi2)
+ * only through an MPICH-ABI one, so with both installed each launch gets its own.
+ * BIGGAN_LIBMPI names the library instead (a path or a soname); its ABI is read from its
+ * symbols and checked against the launcher before MPI_Init.
  */
 import koffi, { type LibraryHandle } from 'koffi';
 import { UserError } from '../errors.js';
-import { MPI_MAX_LIBRARY_VERSION_STRING } from './mpich-abi.js';
+import type { Launch } from './launch.js';
+import {
+  MPI_BYTE, MPI_COMM_WORLD, MPI_DOUBLE, MPI_ERRORS_RETURN, MPI_FLOAT, MPI_IN_PLACE,
+  MPI_MAX_ERROR_STRING, MPI_MAX_LIBRARY_VERSION_STRING, MPI_SUM, MPI_THREAD_MULTIPLE,
+} from './mpich-abi.js';
+import {
+  OPEN_MPI_IN_PLACE, OPEN_MPI_MAX_ERROR_STRING, OPEN_MPI_MAX_LIBRARY_VERSION_STRING,
+  OPEN_MPI_SYMBOLS, OPEN_MPI_THREAD_MULTIPLE,
+} from './open-mpi-abi.js';
+
+export type MpiAbi = 'mpich' | 'open-mpi';
+/** an MPI handle as passed to the library: an int (MPICH ABI) or an address (Open MPI) */
+export type Handle = number | bigint;
 
 export const MPICH_SONAMES = ['libmpi.so.12', 'libmpich.so.12'];
-const OPEN_MPI_SONAMES = ['libmpi.so.40'];
-export const INSTALL_HINT = "install MPICH (Debian/Ubuntu: apt-get install mpich) or set BIGGAN_LIBMPI to an MPICH-ABI libmpi";
+export const OPEN_MPI_SONAMES = ['libmpi.so.40'];
+const SONAMES: Record<MpiAbi, string[]> = { mpich: MPICH_SONAMES, 'open-mpi': OPEN_MPI_SONAMES };
+const NAMES: Record<MpiAbi, string> = { mpich: 'MPICH-ABI', 'open-mpi': 'Open MPI' };
+const HINTS: Record<MpiAbi, string> = {
+  mpich: 'install MPICH (Debian/Ubuntu: apt-get install mpich) or set BIGGAN_LIBMPI to an MPICH-ABI libmpi',
+  'open-mpi': "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin) or set BIGGAN_LIBMPI to Open MPI's libmpi.so.40",
+};
+const ANY_HINT = 'install MPICH (Debian/Ubuntu: apt-get install mpich) or Open MPI (apt-get install openmpi-bin) and launch with its mpiexec, or set BIGGAN_LIBMPI to the libmpi of your launcher';
 
 /** Completion callback of a koffi asynchronous call. */
 type Done = (err: unknown, code: number) => void;
@@ -22,40 +43,80 @@ interface CFunction<A extends unknown[]> {
   async(...args: [...A, Done]): void;
 }
 
-/** The MPI functions biggan-ts calls (MPICH ABI: handles are ints). */
+/** The predefined handles biggan-ts uses, in the loaded library's ABI. */
+export interface MpiHandles {
+  COMM_WORLD: Handle;
+  BYTE: Handle;
+  FLOAT: Handle;
+  DOUBLE: Handle;
+  SUM: Handle;
+  ERRORS_RETURN: Handle;
+  /** a sendbuf address: (void *) -1 in MPICH, (void *) 1 in Open MPI */
+  IN_PLACE: number;
+}
+
+/** The MPI functions biggan-ts calls, with the handles and limits of the library's ABI. */
 export interface MpiLibrary {
   /** what was loaded, e.g. "libmpich.so.12 (MPICH Version: 4.0.2 ...)" */
   readonly description: string;
+  readonly abi: MpiAbi;
+  readonly handles: MpiHandles;
+  readonly threadMultiple: number;
+  readonly maxErrorString: number;
   readonly Initialized: CFunction<[number[]]>;
   readonly Init_thread: CFunction<[null, null, number, number[]]>;
   readonly Finalize: CFunction<[]>;
-  readonly Abort: CFunction<[number, number]>;
-  readonly Comm_rank: CFunction<[number, number[]]>;
-  readonly Comm_size: CFunction<[number, number[]]>;
-  readonly Comm_set_errhandler: CFunction<[number, number]>;
+  readonly Abort: CFunction<[Handle, number]>;
+  readonly Comm_rank: CFunction<[Handle, number[]]>;
+  readonly Comm_size: CFunction<[Handle, number[]]>;
+  readonly Comm_set_errhandler: CFunction<[Handle, Handle]>;
   readonly Error_string: CFunction<[number, Buffer, number[]]>;
-  /** sendbuf is an address (MPI_IN_PLACE = -1); recvbuf a typed array, passed by pointer without a copy */
-  readonly Allreduce: CFunction<[number, ArrayBufferView, number, number, number, number]>;
-  readonly Bcast: CFunction<[ArrayBufferView, number, number, number, number]>;
-  readonly Barrier: CFunction<[number]>;
+  /** sendbuf is an address (handles.IN_PLACE); recvbuf a typed array, passed by pointer without a copy */
+  readonly Allreduce: CFunction<[number, ArrayBufferView, number, Handle, Handle, Handle]>;
+  readonly Bcast: CFunction<[ArrayBufferView, number, Handle, number, Handle]>;
+  readonly Barrier: CFunction<[Handle]>;
 }
 
 let loaded: MpiLibrary | undefined;
 let configured = false;
 
-/** Loads (once per process) the MPI library; a one-line UserError naming what was tried when none fits. */
-export function loadMpiLibrary(env: NodeJS.ProcessEnv = process.env): MpiLibrary {
+/**
+ * The ABIs whose library can join this launch, in the order they are tried: Open MPI's
+ * mpirun → Open MPI; a PMI launcher → the MPICH ABI; srun without PMI variables → either,
+ * Open MPI first when PMIx variables say `srun --mpi=pmix` (Open MPI's way in; Debian's
+ * MPICH has no PMIx client), MPICH first otherwise. No launch (a library test): both.
+ */
+export function abisFor(launch: Launch | null, env: NodeJS.ProcessEnv = process.env): MpiAbi[] {
+  if (launch?.launcher === 'open-mpi') return ['open-mpi'];
+  if (launch?.launcher === 'pmi') return ['mpich'];
+  return env.PMIX_RANK !== undefined ? ['open-mpi', 'mpich'] : ['mpich', 'open-mpi'];
+}
+
+/** The launcher in words, with the variable that names it, for error lines. */
+function launcherName(launch: Launch): string {
+  if (launch.launcher === 'open-mpi') return `Open MPI's mpirun (OMPI_COMM_WORLD_SIZE=${launch.size})`;
+  if (launch.launcher === 'pmi') return `a PMI launcher such as MPICH's mpiexec (${launch.size === null ? 'PMI_PORT' : `PMI_SIZE=${launch.size}`})`;
+  return `srun (SLURM_STEP_NUM_TASKS=${launch.size})`;
+}
+
+/**
+ * Loads (once per process) the MPI library that can join `launch`; a one-line UserError,
+ * before MPI_Init, naming what was tried when none fits.
+ */
+export function loadMpiLibrary(env: NodeJS.ProcessEnv = process.env, launch: Launch | null = null): MpiLibrary {
   if (loaded) return loaded;
   // MPICH's collectives need more stack than koffi's 128 KiB default for calls on its
   // worker threads (measured: a 16 MB Allreduce segfaulted); only possible before any load.
   if (!configured) koffi.config({ ...koffi.config(), async_stack_size: 8 * 1024 * 1024 });
   configured = true;
-  // UCX (Debian's MPICH is built on it) hooks malloc/mmap to track registered memory; under
-  // Node that crashed V8 now and then (3 of 80 runs of a 2-rank test, in V8's compiler, at an
-  // unmapped heap address; 0 of 200 without the hooks). Read by libucs when it is loaded.
+  // UCX (Debian's MPICH is built on it; its Open MPI can use it too) hooks malloc/mmap to
+  // track registered memory; under Node that crashed V8 now and then (3 of 80 runs of a 2-rank
+  // MPICH test, in V8's compiler, at an unmapped heap address; 0 of 200 without the hooks).
+  // Read by libucs when it is loaded.
   process.env.UCX_MEM_EVENTS ??= 'no';
+  const abis = abisFor(launch, env);
   const chosen = env.BIGGAN_LIBMPI?.trim();
-  const candidates = chosen ? [chosen] : [...MPICH_SONAMES, ...OPEN_MPI_SONAMES];
+  const candidates = chosen ? [chosen] : abis.flatMap((abi) => SONAMES[abi]);
   const failures: string[] = [];
   for (const name of candidates) {
     let lib: LibraryHandle;
@@ -65,50 +126,89 @@ export function loadMpiLibrary(env: NodeJS.ProcessEnv = process.env): MpiLibrary
       failures.push(`${name} (${firstLine(err)})`);
       continue;
     }
-    if (isOpenMpi(lib)) {
-      throw new UserError(`${name} is Open MPI, whose handles are not the MPICH ABI that biggan-ts calls: ${INSTALL_HINT}, and launch with its mpiexec`);
+    const abi: MpiAbi = hasSymbol(lib, OPEN_MPI_SYMBOLS.COMM_WORLD) ? 'open-mpi' : 'mpich';
+    if (!abis.includes(abi)) {
+      // a soname of the other ABI (Open MPI 1.10 was libmpi.so.12 too) is skipped; only
+      // BIGGAN_LIBMPI names one on purpose, and only a launcher that fixes the ABI refuses it
+      if (!chosen || !launch) {
+        failures.push(`${name} (${NAMES[abi]}, not ${NAMES[abis[0]]})`);
+        continue;
+      }
+      const other = abi === 'open-mpi' ? "Open MPI's" : "MPICH's";
+      const fit = abis[0] === 'open-mpi' ? "Open MPI's libmpi.so.40" : 'an MPICH-ABI libmpi';
+      throw new UserError(`started by ${launcherName(launch)}, but ${describe(lib, name, abi)} is ${abi === 'open-mpi' ? 'Open MPI' : 'MPICH'}: launch with ${other} mpiexec, or set BIGGAN_LIBMPI to ${fit}`);
     }
-    loaded = bind(lib, name);
+    loaded = bind(lib, name, abi);
     return loaded;
   }
-  const source = chosen ? `BIGGAN_LIBMPI=${chosen}` : 'no MPI library found';
-  throw new UserError(`${source}: tried ${failures.join(', ')}; ${INSTALL_HINT}`);
+  // a launcher of one MPI with only the other's library installed: the other's mpiexec would do
+  const hint = abis.length === 1 ? `${HINTS[abis[0]]}, or launch with the mpiexec of the MPI that is installed` : ANY_HINT;
+  const source = chosen
+    ? `BIGGAN_LIBMPI=${chosen}`
+    : launch && abis.length === 1 ? `started by ${launcherName(launch)}, but no ${NAMES[abis[0]]} library found` : 'no MPI library found';
+  throw new UserError(`${source}: tried ${failures.join(', ')}; ${hint}`);
 }
 
-function isOpenMpi(lib: LibraryHandle): boolean {
+function hasSymbol(lib: LibraryHandle, name: string): boolean {
   try {
-    lib.symbol('ompi_mpi_comm_world');
+    lib.symbol(name);
     return true;
   } catch {
     return false;
   }
 }
 
-function bind(lib: LibraryHandle, name: string): MpiLibrary {
-  const f = (proto: string) => lib.func(proto) as never;
+/** "NAME (first line of MPI_Get_library_version)" */
+function describe(lib: LibraryHandle, name: string, abi: MpiAbi): string {
   let getVersion: CFunction<[Buffer, number[]]>;
   try {
-    getVersion = f('int MPI_Get_library_version(void *version, _Out_ int *len)');
+    getVersion = lib.func('int MPI_Get_library_version(void *version, _Out_ int *len)') as never;
   } catch {
-    throw new UserError(`${name} has no MPI_Get_library_version: not an MPI-3 library; ${INSTALL_HINT}`);
+    throw new UserError(`${name} has no MPI_Get_library_version: not an MPI-3 library; ${HINTS[abi]}`);
   }
-  const text = Buffer.alloc(MPI_MAX_LIBRARY_VERSION_STRING);
+  const text = Buffer.alloc(abi === 'open-mpi' ? OPEN_MPI_MAX_LIBRARY_VERSION_STRING : MPI_MAX_LIBRARY_VERSION_STRING);
   const len = [0];
   getVersion(text, len);
-  const version = text.subarray(0, len[0]).toString('utf8').split('\n')[0].replace(/\s+/g, ' ').trim();
+  // Open MPI counts the terminating NUL in len
+  const version = text.subarray(0, len[0]).toString('utf8').split(/[\n\0]/)[0].replace(/\s+/g, ' ').trim();
+  return `${name} (${version})`;
+}
+
+function bind(lib: LibraryHandle, name: string, abi: MpiAbi): MpiLibrary {
+  const f = (proto: string) => lib.func(proto) as never;
+  const description = describe(lib, name, abi);
+  // MPI_Comm, MPI_Datatype, MPI_Op, MPI_Errhandler: int in the MPICH ABI, pointers in Open MPI's
+  const H = abi === 'open-mpi' ? 'intptr_t' : 'int';
   return {
-    description: `${name} (${version})`,
+    description,
+    abi,
+    handles: abi === 'open-mpi' ? openMpiHandles(lib) : {
+      COMM_WORLD: MPI_COMM_WORLD, BYTE: MPI_BYTE, FLOAT: MPI_FLOAT, DOUBLE: MPI_DOUBLE,
+      SUM: MPI_SUM, ERRORS_RETURN: MPI_ERRORS_RETURN, IN_PLACE: MPI_IN_PLACE,
+    },
+    threadMultiple: abi === 'open-mpi' ? OPEN_MPI_THREAD_MULTIPLE : MPI_THREAD_MULTIPLE,
+    maxErrorString: abi === 'open-mpi' ? OPEN_MPI_MAX_ERROR_STRING : MPI_MAX_ERROR_STRING,
     Initialized: f('int MPI_Initialized(_Out_ int *flag)'),
     Init_thread: f('int MPI_Init_thread(void *argc, void *argv, int required, _Out_ int *provided)'),
     Finalize: f('int MPI_Finalize()'),
-    Abort: f('int MPI_Abort(int comm, int code)'),
-    Comm_rank: f('int MPI_Comm_rank(int comm, _Out_ int *rank)'),
-    Comm_size: f('int MPI_Comm_size(int comm, _Out_ int *size)'),
-    Comm_set_errhandler: f('int MPI_Comm_set_errhandler(int comm, int handler)'),
+    Abort: f(`int MPI_Abort(${H} comm, int code)`),
+    Comm_rank: f(`int MPI_Comm_rank(${H} comm, _Out_ int *rank)`),
+    Comm_size: f(`int MPI_Comm_size(${H} comm, _Out_ int *size)`),
+    Comm_set_errhandler: f(`int MPI_Comm_set_errhandler(${H} comm, ${H} handler)`),
     Error_string: f('int MPI_Error_string(int code, void *text, _Out_ int *len)'),
-    Allreduce: f('int MPI_Allreduce(intptr_t sendbuf, void *recvbuf, int count, int datatype, int op, int comm)'),
-    Bcast: f('int MPI_Bcast(void *buffer, int count, int datatype, int root, int comm)'),
-    Barrier: f('int MPI_Barrier(int comm)'),
+    Allreduce: f(`int MPI_Allreduce(intptr_t sendbuf, void *recvbuf, int count, ${H} datatype, ${H} op, ${H} comm)`),
+    Bcast: f(`int MPI_Bcast(void *buffer, int count, ${H} datatype, int root, ${H} comm)`),
+    Barrier: f(`int MPI_Barrier(${H} comm)`),
+  };
+}
+
+/** Open MPI's predefined handles: the addresses of its globals in this process. */
+function openMpiHandles(lib: LibraryHandle): MpiHandles {
+  const at = (symbol: string): bigint => koffi.address(lib.symbol(symbol));
+  const s = OPEN_MPI_SYMBOLS;
+  return {
+    COMM_WORLD: at(s.COMM_WORLD), BYTE: at(s.BYTE), FLOAT: at(s.FLOAT), DOUBLE: at(s.DOUBLE),
+    SUM: at(s.SUM), ERRORS_RETURN: at(s.ERRORS_RETURN), IN_PLACE: OPEN_MPI_IN_PLACE,
   };
 }
 

@@ -3,7 +3,8 @@
  * (/usr/include/x86_64-linux-gnu/mpich/mpi.h, package libmpich-dev). MPICH keeps these
  * fixed since 3.1 (the "MPICH ABI compatibility initiative"), and Intel MPI, MVAPICH and
  * Cray MPICH ship the same ABI, so one table serves every libmpi they build. Handles are
- * plain C ints here (Open MPI's are pointers to library symbols: not this ABI).
+ * plain C ints here (Open MPI's are addresses of library symbols: open-mpi-abi.ts).
+ * MPI_SUCCESS is 0 in every MPI (the standard fixes it).
  */
 export const MPI_SUCCESS = 0;
 export const MPI_COMM_WORLD = 0x44000000;

@@ -237,12 +237,22 @@ function processStartTime(pid: number): number | null {
   }
 }
 
+/**
+ * Whether pid still runs. A zombie does not: it has exited and waits for its parent to reap
+ * it (Open MPI's mpirun exits without reaping the ranks it killed, and a container's init may
+ * take a second or more to), yet signal 0 still reaches it.
+ */
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true; // no /proc: signal 0 is all there is
   }
 }
 
