@@ -99,14 +99,20 @@ registerVjp('Div', (n, [dy]) => {
   return [dy && sumTo(div(dy, b), a.shape), dy && neg(sumTo(div(mul(dy, y), b), b.shape))];
 });
 registerVjp('Neg', (_n, [dy]) => [dy && neg(dy)]);
-// torch's threshold_backward: gradient passes where the output is positive, as
-// dy · sign(y): y = relu(x) >= 0, so sign(y) is the 0/1 mask (measured ~4x faster in onnxruntime than Where(y > 0, dy, 0))
-registerVjp('Relu', (n, [dy]) => [dy && mul(dy, sign(n.outputs[0]))]);
-// dy · (alpha + (1 − alpha)·[y > 0]), the mask as relu(sign(y)) for the reason Relu's rule gives;
-// y = 0 takes alpha, as torch's leaky_relu_backward does
+/**
+ * The 0/1 mask [y > 0] as float. Greater + Cast are multi-threaded in onnxruntime; Sign (the
+ * form before) runs on one thread: ReLU masks took ~100 ms of a BigGAN-32 D step (batch 100)
+ * as Sign and ~17 ms as Greater + Cast (profile); Where(y > 0, dy, 0) is slower than either.
+ */
+function positiveMask(y: Tensor): Tensor {
+  return cast(greater(y, 0), y.dtype);
+}
+// torch's threshold_backward: gradient passes where the output is positive
+registerVjp('Relu', (n, [dy]) => [dy && mul(dy, positiveMask(n.outputs[0]))]);
+// dy · (alpha + (1 − alpha)·[y > 0]); y = 0 takes alpha, as torch's leaky_relu_backward does
 registerVjp('LeakyRelu', (n, [dy]) => {
   const alpha = (n.attrs.alpha as { float: number }).float;
-  return [dy && mul(dy, add(mul(relu(sign(n.outputs[0])), 1 - alpha), alpha))];
+  return [dy && mul(dy, add(mul(positiveMask(n.outputs[0]), 1 - alpha), alpha))];
 });
 registerVjp('Tanh', (n, [dy]) => [dy && mul(dy, sub(1, square(n.outputs[0])))]);
 registerVjp('Sigmoid', (n, [dy]) => {
