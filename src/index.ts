@@ -13,7 +13,7 @@
 export * from './core.js';
 
 export { type ArrayInput, readNpy, writeNpy, readNpz, writeNpz } from './api/arrays.js';
-export { Generator, type Images, type LoadGeneratorOptions, type MemArena, type SampleOptions, type InterpolateOptions, loadGenerator } from './api/generator.js';
+export { Generator, type Images, type LoadGeneratorOptions, type MemArena, type Prepack, type SampleOptions, type InterpolateOptions, loadGenerator } from './api/generator.js';
 export { Discriminator, type DiscriminatorInfo, type LoadDiscriminatorOptions, type ScoreOptions, loadDiscriminator } from './api/discriminator.js';
 export { type ImageSheetOptions, writeImageSheet } from './api/image-sheet.js';
 export { type TrainOptions, type TrainFlagOptions, type ProgressInfo, type PhaseInfo, type EvalInfo, type TrainResult, type LatentDistribution, type OrthoVariant, train } from './api/train.js';

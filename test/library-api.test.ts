@@ -111,6 +111,24 @@ test('the memory arena setting changes memory, never the images', async () => {
   }
 });
 
+test('weight prepacking (on, off, for many batches) changes the start-up and the images only to float rounding', async () => {
+  const images = async (prepack: lib.Prepack) => {
+    const G = await lib.loadGenerator(path.join(HF, 'pytorch_model.bin'), { prepack });
+    try {
+      return (await G.sample({ n: 3, batch: 2, seed: 5, truncation: 0.5 })).data;
+    } finally {
+      await G.dispose();
+    }
+  };
+  // packed and unpacked weights run different GEMM kernels: the same images to float rounding
+  const off = await images(false);
+  assert.deepEqual(await images('many-batches'), off, 'a 2-batch request does not prepack');
+  const on = await images(true);
+  let diff = 0;
+  for (let i = 0; i < on.length; i++) diff = Math.max(diff, Math.abs(on[i]! - off[i]!));
+  assert.ok(diff < 1e-4, `prepacked vs not: max difference ${diff}`);
+});
+
 test('bad input to the library is a one-line UserError naming the problem', async () => {
   const G = await lib.loadGenerator(path.join(HF, 'pytorch_model.bin'));
   const cases: [string, () => Promise<unknown>, RegExp][] = [
@@ -128,6 +146,7 @@ test('bad input to the library is a one-line UserError naming the problem', asyn
     ['missing weights', () => lib.loadGenerator(path.join(tmp, 'nope.bin')), /does not exist/],
     ['a directory as weights', () => lib.loadGenerator(tmp), /is a directory/],
     ['an unknown memArena', () => lib.loadGenerator(path.join(HF, 'pytorch_model.bin'), { memArena: 'sometimes' as unknown as boolean }), /memArena must be/],
+    ['an unknown prepack', () => lib.loadGenerator(path.join(HF, 'pytorch_model.bin'), { prepack: 'often' as unknown as boolean }), /prepack must be true, false or 'many-batches'/],
     ['an unknown train option', () => lib.train({ out: path.join(tmp, 'never'), stpes: 3 } as unknown as lib.TrainOptions), /unknown option stpes/],
     ['writeNpy of a mismatched shape', () => lib.writeNpy(path.join(tmp, 'x.npy'), { data: new Float32Array(3), shape: [2, 2] }), /needs 4 values/],
   ];

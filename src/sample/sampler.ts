@@ -73,6 +73,15 @@ export type GeneratorSource =
  */
 export type MemArena = boolean | 'multi-batch';
 
+/**
+ * onnxruntime's weight prepacking for the generator's sessions: on, off, or 'many-batches': on
+ * only when the request that opens a session takes more than PREPACK_MIN_BATCHES batches.
+ * Prepacking BigGAN-deep-128 takes ~75 ms of its ~140 ms session start and saves ~1-2 ms per
+ * batch of 2 (~178 ms), so it pays off only after ~40 batches.
+ */
+export type Prepack = boolean | 'many-batches';
+const PREPACK_MIN_BATCHES = 40;
+
 export class Sampler {
   private sessions = new Map<number, Promise<CompiledGraph>>();
   private modelKeyCache: string | undefined;
@@ -84,6 +93,7 @@ export class Sampler {
     private readonly source: GeneratorSource,
     private readonly runtime: RuntimeOptions = {},
     private readonly memArena: MemArena = true,
+    private readonly prepack: Prepack = true,
   ) {
     if ('model' in source) {
       this.model = source.model;
@@ -139,7 +149,11 @@ export class Sampler {
   }
 
   private async open(batch: number, batches: number): Promise<CompiledGraph> {
-    const runtime: RuntimeOptions = { ...this.runtime, memArena: this.memArena === 'multi-batch' ? batches > 1 : this.memArena };
+    const runtime: RuntimeOptions = {
+      ...this.runtime,
+      memArena: this.memArena === 'multi-batch' ? batches > 1 : this.memArena,
+      prepacking: this.prepack === 'many-batches' ? batches > PREPACK_MIN_BATCHES : this.prepack,
+    };
     if ('model' in this.source) return CompiledGraph.create(await generatorGraph(this.source.model, { batch }), runtime);
     const src = this.source;
     const key = this.key(batch);
