@@ -25,13 +25,52 @@ export type MpiAbi = 'mpich' | 'open-mpi';
 /** an MPI handle as passed to the library: an int (MPICH ABI) or an address (Open MPI) */
 export type Handle = number | bigint;
 
-export const MPICH_SONAMES = ['libmpi.so.12', 'libmpich.so.12'];
-export const OPEN_MPI_SONAMES = ['libmpi.so.40'];
-const SONAMES: Record<MpiAbi, string[]> = { mpich: MPICH_SONAMES, 'open-mpi': OPEN_MPI_SONAMES };
-const NAMES: Record<MpiAbi, string> = { mpich: 'MPICH-ABI', 'open-mpi': 'Open MPI' };
-const HINTS: Record<MpiAbi, string> = {
-  mpich: 'install MPICH (Debian/Ubuntu: apt-get install mpich) or set BIGGAN_LIBMPI to an MPICH-ABI libmpi',
-  'open-mpi': "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin) or set BIGGAN_LIBMPI to Open MPI's libmpi.so.40",
+/** Everything that differs between the two ABIs. */
+interface AbiSpec {
+  sonames: string[];
+  /** the ABI in messages ("no MPICH-ABI library found") */
+  name: string;
+  /** the MPI in messages ("... is MPICH: launch with MPICH's mpiexec") */
+  mpi: string;
+  /** what BIGGAN_LIBMPI should name under a launcher of this ABI */
+  library: string;
+  hint: string;
+  /** the C type of MPI_Comm, MPI_Datatype, MPI_Op and MPI_Errhandler */
+  handleType: 'int' | 'intptr_t';
+  handles: (lib: LibraryHandle) => MpiHandles;
+  threadMultiple: number;
+  maxErrorString: number;
+  maxVersionString: number;
+}
+
+const ABIS: Record<MpiAbi, AbiSpec> = {
+  mpich: {
+    sonames: ['libmpi.so.12', 'libmpich.so.12'],
+    name: 'MPICH-ABI',
+    mpi: 'MPICH',
+    library: 'an MPICH-ABI libmpi',
+    hint: 'install MPICH (Debian/Ubuntu: apt-get install mpich) or set BIGGAN_LIBMPI to an MPICH-ABI libmpi',
+    handleType: 'int',
+    handles: () => ({
+      COMM_WORLD: MPI_COMM_WORLD, BYTE: MPI_BYTE, FLOAT: MPI_FLOAT, DOUBLE: MPI_DOUBLE,
+      SUM: MPI_SUM, ERRORS_RETURN: MPI_ERRORS_RETURN, IN_PLACE: MPI_IN_PLACE,
+    }),
+    threadMultiple: MPI_THREAD_MULTIPLE,
+    maxErrorString: MPI_MAX_ERROR_STRING,
+    maxVersionString: MPI_MAX_LIBRARY_VERSION_STRING,
+  },
+  'open-mpi': {
+    sonames: ['libmpi.so.40'],
+    name: 'Open MPI',
+    mpi: 'Open MPI',
+    library: "Open MPI's libmpi.so.40",
+    hint: "install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin) or set BIGGAN_LIBMPI to Open MPI's libmpi.so.40",
+    handleType: 'intptr_t',
+    handles: openMpiHandles,
+    threadMultiple: OPEN_MPI_THREAD_MULTIPLE,
+    maxErrorString: OPEN_MPI_MAX_ERROR_STRING,
+    maxVersionString: OPEN_MPI_MAX_LIBRARY_VERSION_STRING,
+  },
 };
 const ANY_HINT = 'install MPICH (Debian/Ubuntu: apt-get install mpich) or Open MPI (apt-get install openmpi-bin) and launch with its mpiexec, or set BIGGAN_LIBMPI to the libmpi of your launcher';
 
@@ -59,7 +98,6 @@ export interface MpiHandles {
 export interface MpiLibrary {
   /** what was loaded, e.g. "libmpich.so.12 (MPICH Version: 4.0.2 ...)" */
   readonly description: string;
-  readonly abi: MpiAbi;
   readonly handles: MpiHandles;
   readonly threadMultiple: number;
   readonly maxErrorString: number;
@@ -116,7 +154,7 @@ export function loadMpiLibrary(env: NodeJS.ProcessEnv = process.env, launch: Lau
   process.env.UCX_MEM_EVENTS ??= 'no';
   const abis = abisFor(launch, env);
   const chosen = env.BIGGAN_LIBMPI?.trim();
-  const candidates = chosen ? [chosen] : abis.flatMap((abi) => SONAMES[abi]);
+  const candidates = chosen ? [chosen] : abis.flatMap((abi) => ABIS[abi].sonames);
   const failures: string[] = [];
   for (const name of candidates) {
     let lib: LibraryHandle;
@@ -131,21 +169,20 @@ export function loadMpiLibrary(env: NodeJS.ProcessEnv = process.env, launch: Lau
       // a soname of the other ABI (Open MPI 1.10 was libmpi.so.12 too) is skipped; only
       // BIGGAN_LIBMPI names one on purpose, and only a launcher that fixes the ABI refuses it
       if (!chosen || !launch) {
-        failures.push(`${name} (${NAMES[abi]}, not ${NAMES[abis[0]]})`);
+        failures.push(`${name} (${ABIS[abi].name}, not ${ABIS[abis[0]].name})`);
         continue;
       }
-      const other = abi === 'open-mpi' ? "Open MPI's" : "MPICH's";
-      const fit = abis[0] === 'open-mpi' ? "Open MPI's libmpi.so.40" : 'an MPICH-ABI libmpi';
-      throw new UserError(`started by ${launcherName(launch)}, but ${describe(lib, name, abi)} is ${abi === 'open-mpi' ? 'Open MPI' : 'MPICH'}: launch with ${other} mpiexec, or set BIGGAN_LIBMPI to ${fit}`);
+      const { mpi } = ABIS[abi];
+      throw new UserError(`started by ${launcherName(launch)}, but ${describe(lib, name, abi)} is ${mpi}: launch with ${mpi}'s mpiexec, or set BIGGAN_LIBMPI to ${ABIS[abis[0]].library}`);
     }
     loaded = bind(lib, name, abi);
     return loaded;
   }
   // a launcher of one MPI with only the other's library installed: the other's mpiexec would do
-  const hint = abis.length === 1 ? `${HINTS[abis[0]]}, or launch with the mpiexec of the MPI that is installed` : ANY_HINT;
+  const hint = abis.length === 1 ? `${ABIS[abis[0]].hint}, or launch with the mpiexec of the MPI that is installed` : ANY_HINT;
   const source = chosen
     ? `BIGGAN_LIBMPI=${chosen}`
-    : launch && abis.length === 1 ? `started by ${launcherName(launch)}, but no ${NAMES[abis[0]]} library found` : 'no MPI library found';
+    : launch && abis.length === 1 ? `started by ${launcherName(launch)}, but no ${ABIS[abis[0]].name} library found` : 'no MPI library found';
   throw new UserError(`${source}: tried ${failures.join(', ')}; ${hint}`);
 }
 
@@ -164,9 +201,9 @@ function describe(lib: LibraryHandle, name: string, abi: MpiAbi): string {
   try {
     getVersion = lib.func('int MPI_Get_library_version(void *version, _Out_ int *len)') as never;
   } catch {
-    throw new UserError(`${name} has no MPI_Get_library_version: not an MPI-3 library; ${HINTS[abi]}`);
+    throw new UserError(`${name} has no MPI_Get_library_version: not an MPI-3 library; ${ABIS[abi].hint}`);
   }
-  const text = Buffer.alloc(abi === 'open-mpi' ? OPEN_MPI_MAX_LIBRARY_VERSION_STRING : MPI_MAX_LIBRARY_VERSION_STRING);
+  const text = Buffer.alloc(ABIS[abi].maxVersionString);
   const len = [0];
   getVersion(text, len);
   // Open MPI counts the terminating NUL in len
@@ -176,18 +213,13 @@ function describe(lib: LibraryHandle, name: string, abi: MpiAbi): string {
 
 function bind(lib: LibraryHandle, name: string, abi: MpiAbi): MpiLibrary {
   const f = (proto: string) => lib.func(proto) as never;
-  const description = describe(lib, name, abi);
-  // MPI_Comm, MPI_Datatype, MPI_Op, MPI_Errhandler: int in the MPICH ABI, pointers in Open MPI's
-  const H = abi === 'open-mpi' ? 'intptr_t' : 'int';
+  const spec = ABIS[abi];
+  const H = spec.handleType;
   return {
-    description,
-    abi,
-    handles: abi === 'open-mpi' ? openMpiHandles(lib) : {
-      COMM_WORLD: MPI_COMM_WORLD, BYTE: MPI_BYTE, FLOAT: MPI_FLOAT, DOUBLE: MPI_DOUBLE,
-      SUM: MPI_SUM, ERRORS_RETURN: MPI_ERRORS_RETURN, IN_PLACE: MPI_IN_PLACE,
-    },
-    threadMultiple: abi === 'open-mpi' ? OPEN_MPI_THREAD_MULTIPLE : MPI_THREAD_MULTIPLE,
-    maxErrorString: abi === 'open-mpi' ? OPEN_MPI_MAX_ERROR_STRING : MPI_MAX_ERROR_STRING,
+    description: describe(lib, name, abi),
+    handles: spec.handles(lib),
+    threadMultiple: spec.threadMultiple,
+    maxErrorString: spec.maxErrorString,
     Initialized: f('int MPI_Initialized(_Out_ int *flag)'),
     Init_thread: f('int MPI_Init_thread(void *argc, void *argv, int required, _Out_ int *provided)'),
     Finalize: f('int MPI_Finalize()'),

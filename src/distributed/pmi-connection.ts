@@ -24,12 +24,11 @@ const SYS_PIDFD_GETFD = 438;
 /**
  * Makes sure PMI_FD (when Hydra set it) names an open socket in this process, recovering it
  * from the nearest ancestor that still holds it; a one-line UserError when that fails.
- * Returns how the connection was found: 'inherited', 'recovered' or 'not-needed'.
  */
-export function ensurePmiConnection(env: NodeJS.ProcessEnv = process.env): 'inherited' | 'recovered' | 'not-needed' {
+export function ensurePmiConnection(env: NodeJS.ProcessEnv = process.env): void {
   const raw = env.PMI_FD;
-  if (raw === undefined || env.PMI_PORT !== undefined || !/^\d+$/.test(raw)) return 'not-needed';
-  if (isSocket(Number(raw))) return 'inherited';
+  if (raw === undefined || env.PMI_PORT !== undefined || !/^\d+$/.test(raw)) return;
+  if (isSocket(Number(raw))) return;
   const copy = duplicateFromAncestor(raw, env);
   if (copy === undefined) {
     throw new UserError(`PMI_FD=${raw}, the connection to mpiexec, is not open in this process and no parent process holds it: a wrapper between mpiexec and biggan closed it; launch with \`mpiexec -pmi-port -n N ...\`, or start the biggan script itself under mpiexec`);
@@ -37,7 +36,6 @@ export function ensurePmiConnection(env: NodeJS.ProcessEnv = process.env): 'inhe
   // libmpi reads PMI_FD with getenv() in MPI_Init; Node's process.env writes go to the C environment.
   env.PMI_FD = String(copy);
   process.env.PMI_FD = String(copy);
-  return 'recovered';
 }
 
 function isSocket(fd: number): boolean {

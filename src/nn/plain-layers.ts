@@ -8,7 +8,7 @@
 import { Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from './module.js';
-import { pooledConv, stridedOrPlainConv, type ConvForm, type PooledForm } from './resampling.js';
+import { pooledConv, stridedOrPlainConv, type PooledForm } from './resampling.js';
 
 export class Linear extends Module {
   weight: Param;
@@ -43,9 +43,9 @@ export class Conv2d extends Module {
     this.weight = Param.zeros('weight', [outChannels, inChannels, kernel, kernel]);
     this.bias = Param.zeros('bias', [outChannels]);
   }
-  forward(_ctx: ForwardContext, x: Tensor, form: ConvForm = 'conv'): Tensor {
+  forward(_ctx: ForwardContext, x: Tensor): Tensor {
     const g = x.graph;
-    return stridedOrPlainConv(x, g.param(this.weight), g.param(this.bias), this.kernel, this.stride, form);
+    return stridedOrPlainConv(x, g.param(this.weight), g.param(this.bias), this.kernel, this.stride);
   }
   /** The conv of x zero-insertion-upsampled 2x (op.unpoolZeros), computed at low resolution (3x3 only). */
   forwardUnpooled(_ctx: ForwardContext, x: Tensor): Tensor {

@@ -30,17 +30,10 @@ export function pooledConv(x: Tensor, W: Tensor, bias: Tensor | undefined, form:
 }
 
 /**
- * How a "same"-padded conv is computed: onnxruntime's Conv (4x4 stride-2 ones as subgrid convs),
- * or one im2col GEMM (op.gemmConv2d), which the GAN-landscape SNDCGAN D takes on small maps.
- */
-export type ConvForm = 'conv' | 'gemm';
-
-/**
  * A "same"-padded conv of stride 1 or 2; a 4x4 stride-2 one as op.stridedConv2d (subgrid convs
  * whose backward avoids ConvTranspose: SNDCGAN D's step measured faster, see bench/landscape.ts).
  */
-export function stridedOrPlainConv(x: Tensor, W: Tensor, bias: Tensor | undefined, kernel: number, stride: 1 | 2, form: ConvForm = 'conv'): Tensor {
-  if (form === 'gemm') return op.gemmConv2d(x, W, bias, stride, (kernel - stride) / 2);
+export function stridedOrPlainConv(x: Tensor, W: Tensor, bias: Tensor | undefined, kernel: number, stride: 1 | 2): Tensor {
   if (stride === 2 && kernel === 4) return op.stridedConv2d(x, W, bias);
   return op.conv2d(x, W, bias, { pad: (kernel - stride) / 2, stride });
 }

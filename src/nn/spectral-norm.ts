@@ -11,7 +11,7 @@ import { Graph, Param, Tensor } from '../engine/graph.js';
 import * as op from '../engine/ops.js';
 import { Module, ForwardContext } from './module.js';
 import { numel } from '../io/ndarray.js';
-import { pooledConv, stridedOrPlainConv, upsampledConv, type ConvForm, type PooledForm } from './resampling.js';
+import { pooledConv, stridedOrPlainConv, upsampledConv, type PooledForm } from './resampling.js';
 
 export type SNFlavour = 'torch' | 'ajbrock';
 
@@ -135,10 +135,10 @@ export class SNConv2d extends Module {
     this.w = new SpectralWeight([outChannels, inChannels, kernel, kernel], sn);
     if (withBias) this.bias = Param.zeros('bias', [outChannels]);
   }
-  forward(ctx: ForwardContext, x: Tensor, form: ConvForm = 'conv'): Tensor {
+  forward(ctx: ForwardContext, x: Tensor): Tensor {
     const g = x.graph;
     const W = this.w.normalized(g, ctx);
-    return stridedOrPlainConv(x, W, this.bias ? g.param(this.bias) : undefined, this.kernel, this.stride, form);
+    return stridedOrPlainConv(x, W, this.bias ? g.param(this.bias) : undefined, this.kernel, this.stride);
   }
   /** The conv of x upsampled 2x (nearest), at low resolution where that pays (nn/resampling.ts). */
   forwardUpsampled(ctx: ForwardContext, x: Tensor): Tensor {

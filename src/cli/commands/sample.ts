@@ -60,8 +60,8 @@ export async function runSample(opts: SampleOptions): Promise<void> {
   if (opts.interpolate && (opts.z || opts.classVector)) throw new UserError('--interpolate draws its own endpoints; use --classes (and --seed), not --z / --class-vector');
 
   // one request: the arena only when it takes more than one batch, weight prepacking only when
-  // it takes many (Sampler's MemArena and Prepack)
-  const G = await loadGenerator(opts.weights, { config: opts.config, threads: opts.threads, cache: opts.cache, memArena: 'multi-batch', prepack: 'many-batches' }); // prepack: the library's default too
+  // it takes many (Sampler's MemArena and Prepack; the latter is the library's default too)
+  const G = await loadGenerator(opts.weights, { config: opts.config, threads: opts.threads, cache: opts.cache, memArena: 'multi-batch', prepack: 'many-batches' });
   const info = G.info;
   const classes = opts.classes ? parseClasses(opts.classes, info.numClasses, info.classNames) : undefined;
   let images: Images;

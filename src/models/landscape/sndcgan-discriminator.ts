@@ -67,9 +67,7 @@ export class SndcganDiscriminator extends Module implements DiscriminatorModel {
     const n = images.shape[0];
     op.expectShape(classIds, [n], 'discriminator class ids');
     let h = images;
-    for (const conv of this.convs) {
-      h = op.leakyRelu(conv.forward(ctx, h), SNDCGAN_LEAK);
-    }
+    for (const conv of this.convs) h = op.leakyRelu(conv.forward(ctx, h), SNDCGAN_LEAK);
     const features = op.reshape(h, [n, -1]);
     const logit = this.linear.forward(ctx, features);
     if (!this.embed) return logit;
