@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { Graph, Param, Tensor } from '../src/engine/graph.js';
 import * as op from '../src/engine/ops.js';
 import { grad } from '../src/engine/autodiff.js';
-import { exportOnnx } from '../src/engine/onnx-export.js';
+import { exportOnnx, liveNodes } from '../src/engine/onnx-export.js';
 import { CompiledGraph, Feed, Fetched } from '../src/engine/runtime.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -412,8 +412,14 @@ test('chunked dW: one GEMM per tap and chunk', () => {
   const w = g.param(new Param('w', [4, 3, 3, 3], new Float32Array(108).fill(0.1)));
   const [dw] = op.withWeightGradientChunkBytes(1200, () => grad(op.reduceSum(op.conv2d(x, w, undefined, { pad: 1 }), [0, 1, 2, 3]), [w]));
   assert.deepEqual(dw.shape, [4, 3, 3, 3]);
-  assert.equal(g.nodes.filter((n) => n.op === 'MatMul').length, 27);
+  // 9 taps x 3 chunks (the live nodes: dx's flipped kernel is built too, but dW does not read it)
+  assert.equal(liveNodes(g, [dw]).filter((n) => n.op === 'MatMul').length, 27);
 });
+// 16 channels: onnxruntime runs these fed-weight convs (forward and dx) on its blocked NCHWc
+// kernels where the CPU has them (engine/blocked-convs.ts), so that lowering meets finite differences too
+gradCase('Conv 3x3 pad 1 with bias, 16 -> 16 channels (blocked kernels)', (c) => op.conv2d(c.x([1, 16, 4, 4]), c.p([16, 16, 3, 3], { lo: -0.3, hi: 0.3 }), c.p([16]), { pad: 1 }));
+gradCase('Conv 3x3 stride 2, 16 -> 16 channels (blocked kernels)', (c) => op.conv2d(c.x([1, 16, 4, 4]), c.p([16, 16, 3, 3], { lo: -0.3, hi: 0.3 }), undefined, { pad: 1, stride: 2 }));
+gradCase('convAvgPool2d 3x3, 16 -> 16 channels (blocked kernels)', (c) => op.convAvgPool2d(c.x([1, 16, 4, 4]), c.p([16, 16, 3, 3], { lo: -0.3, hi: 0.3 })));
 gradCase('Conv 2x2 asymmetric pads [1, 0, 0, 1]', (c) => op.conv2d(c.x([2, 3, 4, 5]), c.p([2, 3, 2, 2]), c.p([2]), { pad: [1, 0, 0, 1] }));
 gradCase('Conv 3x3 asymmetric pads [0, 2, 1, 0]', (c) => op.conv2d(c.x([1, 2, 5, 4]), c.p([3, 2, 3, 3]), undefined, { pad: [0, 2, 1, 0] }));
 gradCase('DepthToSpace 2 (DCR)', (c) => op.depthToSpace(c.x([2, 8, 2, 3]), 2));

@@ -128,6 +128,15 @@ export function exportOnnx(graph: Graph, opts: ExportOptions): ExportedModel {
     outputs.push({ name, shape: [...t.shape], dtype: t.dtype });
   }
 
+  // The shapes of computed conv weights (a spectrally normalised W, a dx conv's flipped
+  // kernel), so a runtime that lowers convs with dynamic weights to its own kernels
+  // (runtime.ts: onnxruntime's blocked NCHWc convolutions) knows them from the model alone.
+  const valueInfoOf = new Map<string, onnxProto.onnx.IValueInfoProto>();
+  for (const n of nodes) {
+    const w = n.op === 'Conv' && !n.domain ? n.inputs[1] : undefined;
+    if (w && w.kind === 'op') valueInfoOf.set(names.get(w)!, valueInfo(names.get(w)!, w.dtype, w.shape));
+  }
+
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'biggan-ts',
@@ -139,6 +148,7 @@ export function exportOnnx(graph: Graph, opts: ExportOptions): ExportedModel {
       initializer,
       input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
       output: outputs.map((o) => valueInfo(o.name, o.dtype, o.shape)),
+      valueInfo: [...valueInfoOf.values()],
     },
   });
   return { bytes: onnx.ModelProto.encode(model).finish(), inputs, outputs };

@@ -4,7 +4,9 @@
  * optimized models optionally cached on disk, threads configurable.
  */
 import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import type { ExportedModel } from './onnx-export.js';
+import { lowerToBlockedConvs, NCHWC_DOMAIN } from './blocked-convs.js';
 import type { DType } from './graph.js';
 import { numel } from '../io/ndarray.js';
 import { UserError } from '../errors.js';
@@ -43,6 +45,12 @@ export interface RuntimeOptions {
    * on the fly): a win for a one-shot process that runs a few batches.
    */
   prepacking?: boolean;
+  /**
+   * Convolutions whose weights are fed or computed (training graphs) run on onnxruntime's
+   * blocked NCHWc kernels (blocked-convs.ts; default on with the CPU provider, or
+   * BIGGAN_BLOCKED_CONVS=0 for off). Graphs with constant weights get them from onnxruntime.
+   */
+  blockedConvs?: boolean;
 }
 
 export function defaultThreads(): number | undefined {
@@ -79,6 +87,9 @@ function sessionOptions(opts: RuntimeOptions): ort.InferenceSession.SessionOptio
     ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
     ...(Object.keys(session).length ? { extra: { session } } : {}),
+    // a developer's view of where the time goes: onnxruntime's per-node profile, one JSON file per session
+    // (summarised by bench/ort-profile.ts)
+    ...(process.env.BIGGAN_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.BIGGAN_ORT_PROFILE } : {}),
   };
 }
 
@@ -108,7 +119,12 @@ export class CompiledGraph {
   ) {}
 
   static async create(model: ExportedModel, opts: RuntimeOptions = {}): Promise<CompiledGraph> {
-    const session = await createSession(model.bytes, opts);
+    let bytes = model.bytes;
+    const cpuOnly = (opts.providers ?? defaultProviders()).every((p) => p === 'cpu');
+    if (cpuOnly && (opts.blockedConvs ?? process.env.BIGGAN_BLOCKED_CONVS !== '0') && model.inputs.some((i) => i.param)) {
+      bytes = lowerToBlockedConvs(bytes, await nchwcBlockSize()) ?? bytes;
+    }
+    const session = await createSession(bytes, opts);
     return new CompiledGraph(session, { inputs: model.inputs, outputs: model.outputs });
   }
 
@@ -140,4 +156,35 @@ export class CompiledGraph {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+let blockSize: Promise<number> | undefined;
+
+/**
+ * The channel block of onnxruntime's NCHWc kernels on this CPU (16 with AVX-512, 8 with AVX2),
+ * or 0 where this build has none: found by reordering a known [1, 32, 1, 2] tensor, where
+ * channel 0's second pixel lands at index `block` of the blocked layout (index 1 unblocked).
+ */
+export function nchwcBlockSize(): Promise<number> {
+  blockSize ??= (async () => {
+    const { onnx } = onnxProto;
+    const dims = [1, 32, 1, 2];
+    const info = (name: string): onnxProto.onnx.IValueInfoProto => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const model = onnx.ModelProto.encode({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }, { domain: NCHWC_DOMAIN, version: 1 }],
+      graph: { name: 'nchwc_probe', node: [{ opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: ['x'], output: ['y'] }], input: [info('x')], output: [info('y')] },
+    }).finish();
+    try {
+      const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
+      const x = Float32Array.from({ length: 64 }, (_, i) => i);
+      const y = (await session.run({ x: new ort.Tensor('float32', x, dims) })).y!.data as Float32Array;
+      await session.release();
+      const block = y.indexOf(1);
+      return block > 1 && 32 % block === 0 ? block : 0;
+    } catch {
+      return 0;
+    }
+  })();
+  return blockSize;
 }

@@ -2,9 +2,9 @@
 import { Tensor } from '../graph.js';
 import { registerVjp } from '../vjp-registry.js';
 import { reduceSum } from './reduce.js';
-import { concat, depthToSpace, flip, gather, pad, reshape, slice, sliceBox, spaceToDepth, split, transpose } from './shape.js';
+import { concat, depthToSpace, gather, pad, reshape, slice, sliceBox, spaceToDepth, split, transpose } from './shape.js';
 import { avgPool2d, unpoolZeros, upsampleNearest } from './pooling.js';
-import { add, mul } from './elementwise.js';
+import { add } from './elementwise.js';
 import { matmul } from './matmul.js';
 
 export interface Conv2dOptions {
@@ -71,7 +71,7 @@ registerVjp('Conv', (node, [dy]) => {
   let dx: Tensor;
   const dxPads: [number, number, number, number] = [kh - 1 - pt, kw - 1 - pl, kh - 1 - pb, kw - 1 - pr];
   if (s === 1 && dxPads.every((p) => p >= 0)) {
-    const wT = flip(transpose(w, [1, 0, 2, 3]), [2, 3]);
+    const wT = transpose(flippedKernel(w), [1, 0, 2, 3]);
     dx = conv2d(dy, wT, undefined, { pad: dxPads });
   } else {
     if (pt !== pb || pl !== pr) throw new Error('Conv: gradient of a strided or over-padded conv only for symmetric padding');
@@ -184,13 +184,19 @@ export function withPlainResampling<T>(build: () => T): T {
 }
 
 /**
- * A 2x2 kernel from a 3x3 one: row r of the result sums the 3x3 rows listed in rowTaps[r],
- * column c the columns in colTaps[c] (the resampling convolutions below).
+ * A smaller kernel whose taps are sums of w's taps: tap (r, c) of the result sums the taps
+ * (i, j) of w with i in rowTaps[r] and j in colTaps[c], times `scale`. One MatMul of w as
+ * [O·C, kh·kw] by a constant [kh·kw, rows·cols] 0/1 matrix: slicing and concatenating the
+ * two tiny trailing axes instead copied a few floats per row, and their gradients (Pads of
+ * the same shape) took ~170 ms of a BigGAN-128 D step for 512-channel weights.
  */
-function summedTaps(w: Tensor, rowTaps: number[][], colTaps: number[][]): Tensor {
-  const sum = (t: Tensor, axis: number, taps: number[]): Tensor => taps.map((k) => slice(t, axis, k, k + 1)).reduce((acc, v) => add(acc, v));
-  const rows = concat(rowTaps.map((taps) => sum(w, 2, taps)), 2); // [O, C, 2, 3]
-  return concat(colTaps.map((taps) => sum(rows, 3, taps)), 3); // [O, C, 2, 2]
+function summedTaps(w: Tensor, rowTaps: number[][], colTaps: number[][], scale = 1): Tensor {
+  const [o, c, kh, kw] = w.shape;
+  const cols = rowTaps.length * colTaps.length;
+  const m = new Float32Array(kh * kw * cols);
+  rowTaps.forEach((rows, r) => colTaps.forEach((cs, q) => rows.forEach((i) => cs.forEach((j) => (m[(i * kw + j) * cols + r * colTaps.length + q] = scale)))));
+  const taps = matmul(reshape(w, [o * c, kh * kw]), w.graph.floats(m, [kh * kw, cols]));
+  return reshape(taps, [o, c, rowTaps.length, colTaps.length]);
 }
 
 /**
@@ -244,7 +250,7 @@ export function convAvgPool2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   let out: Tensor | undefined;
   for (const p of [0, 1]) {
     for (const q of [0, 1]) {
-      const k = mul(summedTaps(w, groups[p], groups[q]), 0.25); // the pool's 1/4 folded in
+      const k = summedTaps(w, groups[p], groups[q], 0.25); // the pool's 1/4 folded in
       const part = conv2d(subgrids[p * 2 + q], k, undefined, { pad: [p, q, 1 - p, 1 - q] });
       out = out ? add(out, part) : part;
     }
@@ -268,21 +274,28 @@ export function stridedConv2d(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   if (h % 2 || wd % 2) throw new Error(`stridedConv2d: ${x} has an odd size`);
   if (plainResampling) return conv2d(x, w, bias, { stride: 2, pad: 1 });
   const subgrids = split(spaceToDepth(x, 2), 1, [c, c, c, c]); // group p·2 + q holds x[:, :, p::2, q::2]
-  const kernels = split(spaceToDepth(w, 2), 1, [c, c, c, c]); // group r·2 + s holds taps r, r+2 by s, s+2
   let out: Tensor | undefined;
   for (const p of [0, 1]) {
     for (const q of [0, 1]) {
-      const part = conv2d(subgrids[p * 2 + q], kernels[(1 - p) * 2 + (1 - q)], undefined, { pad: [p, q, 1 - p, 1 - q] });
+      // subgrid (p, q) meets taps 1-p, 3-p by 1-q, 3-q
+      const k = summedTaps(w, [[1 - p], [3 - p]], [[1 - q], [3 - q]]);
+      const part = conv2d(subgrids[p * 2 + q], k, undefined, { pad: [p, q, 1 - p, 1 - q] });
       out = out ? add(out, part) : part;
     }
   }
   return bias ? add(out!, reshape(bias, [1, bias.shape[0], 1, 1])) : out!;
 }
 
+/** The kernel rotated by 180 degrees (both spatial axes reversed), as a tap permutation: a reversing Slice copied one float per step. */
+function flippedKernel(w: Tensor): Tensor {
+  const [, , kh, kw] = w.shape;
+  const reversed = (k: number): number[] => Array.from({ length: k }, (_, i) => k - 1 - i);
+  return pickTaps(w, reversed(kh), reversed(kw));
+}
+
 /** Taps `rows` x `cols` of a kernel [O, C, kh, kw], as a smaller kernel (rows and columns in the order given). */
 function pickTaps(w: Tensor, rows: number[], cols: number[]): Tensor {
-  const r = concat(rows.map((i) => slice(w, 2, i, i + 1)), 2);
-  return concat(cols.map((j) => slice(r, 3, j, j + 1)), 3);
+  return summedTaps(w, rows.map((i) => [i]), cols.map((j) => [j]));
 }
 
 /**
@@ -320,7 +333,7 @@ export function transposedConv2d(x: Tensor, w: Tensor, bias: Tensor | undefined,
   const wT = transpose(w, [1, 0, 2, 3]); // [C_out, C_in, k, k]
   if (stride === 1) {
     if (kh !== kw || kh % 2 !== 1) throw new Error(`transposedConv2d: stride 1 needs an odd square kernel, got ${kh}x${kw}`);
-    return conv2d(x, flip(wT, [2, 3]), bias, { pad: (kh - 1) / 2 });
+    return conv2d(x, flippedKernel(wT), bias, { pad: (kh - 1) / 2 });
   }
   if (kh !== 4 || kw !== 4) throw new Error(`transposedConv2d: stride 2 needs a 4x4 kernel, got ${kh}x${kw}`);
   const taps = [[3, 1], [2, 0]];
