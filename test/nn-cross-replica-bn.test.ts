@@ -43,9 +43,9 @@ function build(batch: number, crossReplicas?: number): Record<string, Tensor> {
 
 function inputs(batch: number) {
   return {
-    // phase 0.5: with sin(1.3 i) one of 12288 ReLU inputs of the backward sat within float rounding
-    // of the kink, and the blocked conv kernels' rounding flipped its mask (a subgradient choice, not
-    // an error: every other element agreed to 1e-6)
+    // phase 0.5: with sin(1.3 i), exactly one element of one backward stage's [3, 16, 16, 16]
+    // gradient jumped once convs ran on the blocked kernels (by all appearances a tie at a ReLU kink
+    // that their rounding flipped; every other element agreed to 1e-6)
     z: Float32Array.from({ length: batch * Z }, (_, i) => Math.sin(i * 1.3 + 0.5)),
     y: BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % 3)),
     w: Float32Array.from({ length: batch * 3072 }, (_, i) => Math.cos(i * 0.7)),
