@@ -40,9 +40,11 @@ function flopsOf(e: ProfileEvent): number {
     return 2 * prod(x) * w[1]! * w[2]! * w[3]!;
   }
   if (op === 'MatMul' || op === 'FusedMatMul' || op === 'Gemm') {
+    // K from A's last two axes, [M, K] or (transposed, FusedMatMul / Gemm) [K, M], and M = Y's rows
     const a = dims(ins, 0);
     const y = dims(outs, 0);
-    return 2 * prod(y) * a[a.length - 1]!;
+    if (a.length < 2 || y.length < 2) return 0;
+    return (2 * prod(y) * a[a.length - 2]! * a[a.length - 1]!) / y[y.length - 2]!;
   }
   return 0;
 }

@@ -43,6 +43,11 @@ test('lowerToBlockedConvs: fed or computed weights with block-multiple channels 
   assert.equal(ops.filter((o) => o === 'Conv').length, 2);
   assert.equal(ops.filter((o) => o === `${NCHWC_DOMAIN}.ReorderOutput`).length, 1);
   assert.equal(lowerToBlockedConvs(model.bytes, 0), null, 'no block: untouched');
+  // one weight read by two convs is blocked once
+  const shared = exportOnnx(g, { outputs: { a: op.conv2d(x, fed, undefined, { pad: 1 }), b: op.conv2d(op.relu(x), fed, undefined, { pad: 1 }) }, paramInputs: 'all' });
+  const sharedOps = opsOf(lowerToBlockedConvs(shared.bytes, 16)!);
+  assert.equal(sharedOps.filter((o) => o === `${NCHWC_DOMAIN}.Conv`).length, 2);
+  assert.equal(sharedOps.filter((o) => o === `${NCHWC_DOMAIN}.ReorderInput`).length, 2 + 2, 'two inputs, one weight (two reorders)');
   const constantOnly = new Graph();
   const c = constantOnly.param(new Param('c', [32, 32, 3, 3], det(32 * 32 * 9, 0.1)));
   const out = op.conv2d(constantOnly.input('x', [1, 32, 4, 4]), c, undefined, { pad: 1 });

@@ -51,7 +51,7 @@ export function lowerToBlockedConvs(bytes: Uint8Array, block: number): Uint8Arra
   }
   const taken = new Set<string>();
   for (const n of graph.node) for (const o of n.output ?? []) taken.add(o);
-  for (const t of graph.initializer ?? []) if (t.name) taken.add(t.name);
+  for (const t of [...(graph.initializer ?? []), ...(graph.input ?? [])]) if (t.name) taken.add(t.name);
   let serial = 0;
   const fresh = (base: string): string => {
     let name: string;
@@ -63,6 +63,8 @@ export function lowerToBlockedConvs(bytes: Uint8Array, block: number): Uint8Arra
 
   const nodes: NodeProto[] = [];
   const initializers: TensorProto[] = [];
+  // a weight read by several convs (D run twice, e.g. on a penalty's interpolates) is blocked once
+  const blockedWeight = new Map<string, string>();
   let lowered = 0;
   for (const node of graph.node) {
     const [x, w, b] = node.input ?? [];
@@ -82,24 +84,32 @@ export function lowerToBlockedConvs(bytes: Uint8Array, block: number): Uint8Arra
     const [o, i, kh, kw] = shape!;
     const y = node.output![0]!;
     const base = node.name || y;
-    const [xb, w1, w2, w3, wb, yb, s2, s4] = ['x', 'w1', 'w2', 'w3', 'wb', 'y', 's2', 's4'].map((s) => fresh(`${base}_${s}`));
-    initializers.push(int64Initializer(s2!, [1, o, i * kh! * kw!, 1]), int64Initializer(s4!, [o, i, kh!, kw!]));
+    const [xb, yb] = ['x', 'y'].map((s) => fresh(`${base}_${s}`));
+    nodes.push({ name: fresh(`${base}_reorder_input`), opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [x], output: [xb!] });
+    let wb = blockedWeight.get(w);
+    if (!wb) {
+      const [w1, w2, w3, s2, s4] = ['w1', 'w2', 'w3', 's2', 's4'].map((s) => fresh(`${base}_${s}`));
+      wb = fresh(`${base}_wb`);
+      blockedWeight.set(w, wb);
+      initializers.push(int64Initializer(s2!, [1, o, i * kh! * kw!, 1]), int64Initializer(s4!, [o, i, kh!, kw!]));
+      nodes.push(
+        // The filter layout of MLAS's NCHWc kernels, [O/b, I/b, kh, kw, b_in, b_out], by two of its
+        // own vectorised reorders: OIHW read as images [O, I, kh, kw] blocks the input channels,
+        // (o, i/b, kh, kw, b_in); that read as one image [1, O, I·kh·kw, 1] blocks the output
+        // channels outermost and innermost. Transposes (a 6-d permutation, or two one-axis moves)
+        // took 2-3x longer, and neither needs the block size in a shape.
+        { name: fresh(`${base}_w_block_in`), opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [w], output: [w1!] },
+        { name: fresh(`${base}_w_view`), opType: 'Reshape', input: [w1!, s2!], output: [w2!] },
+        { name: fresh(`${base}_w_block_out`), opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [w2!], output: [w3!] },
+        { name: fresh(`${base}_w_merge`), opType: 'Reshape', input: [w3!, s4!], output: [wb] },
+      );
+    }
     nodes.push(
-      { name: fresh(`${base}_reorder_input`), opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [x], output: [xb!] },
-      // The filter layout of MLAS's NCHWc kernels, [O/b, I/b, kh, kw, b_in, b_out], by two of its
-      // own vectorised reorders: OIHW read as images [O, I, kh, kw] blocks the input channels,
-      // (o, i/b, kh, kw, b_in); that read as one image [1, O, I·kh·kw, 1] blocks the output
-      // channels outermost and innermost. Transposes (a 6-d permutation, or two one-axis moves)
-      // took 2-3x longer, and neither needs the block size in a shape.
-      { name: fresh(`${base}_w_block_in`), opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [w], output: [w1!] },
-      { name: fresh(`${base}_w_view`), opType: 'Reshape', input: [w1!, s2!], output: [w2!] },
-      { name: fresh(`${base}_w_block_out`), opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: [w2!], output: [w3!] },
-      { name: fresh(`${base}_w_merge`), opType: 'Reshape', input: [w3!, s4!], output: [wb!] },
       {
         name: fresh(`${base}_conv`),
         opType: 'Conv',
         domain: NCHWC_DOMAIN,
-        input: b ? [xb!, wb!, b] : [xb!, wb!],
+        input: b ? [xb!, wb, b] : [xb!, wb],
         output: [yb!],
         attribute: (node.attribute ?? []).filter((a) => ['kernel_shape', 'strides', 'pads', 'dilations', 'group'].includes(a.name ?? '')),
       },

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import type { ExportedModel } from './onnx-export.js';
+import { OPSET, type ExportedModel } from './onnx-export.js';
 import { lowerToBlockedConvs, NCHWC_DOMAIN } from './blocked-convs.js';
 import type { DType } from './graph.js';
 import { numel } from '../io/ndarray.js';
@@ -169,11 +169,17 @@ export function nchwcBlockSize(): Promise<number> {
   blockSize ??= (async () => {
     const { onnx } = onnxProto;
     const dims = [1, 32, 1, 2];
+    // (onnx-export.ts's valueInfo stays private: exporting it would put onnx-proto's types in the published declarations)
     const info = (name: string): onnxProto.onnx.IValueInfoProto => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
     const model = onnx.ModelProto.encode({
       irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }, { domain: NCHWC_DOMAIN, version: 1 }],
-      graph: { name: 'nchwc_probe', node: [{ opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: ['x'], output: ['y'] }], input: [info('x')], output: [info('y')] },
+      opsetImport: [{ domain: '', version: OPSET }, { domain: NCHWC_DOMAIN, version: 1 }],
+      graph: {
+        name: 'nchwc_probe',
+        node: [{ opType: 'ReorderInput', domain: NCHWC_DOMAIN, input: ['x'], output: ['y'] }],
+        input: [info('x')],
+        output: [info('y')],
+      },
     }).finish();
     try {
       const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
